@@ -1,0 +1,35 @@
+# Every target bootstraps .venv itself: a fresh machine needs nothing but Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export LOCALSECTION_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: help install run test check bench soak clean
+
+help: ## Show the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install localsection with its dev tools
+
+run: $(STAMP) ## Serve the API on SQLite (./data), printing the URL and credentials
+	$(BIN)/localsection serve
+
+test: $(STAMP) ## Run the whole suite on SQLite and, when it answers, PostgreSQL
+	$(BIN)/python -m pytest
+
+check: $(STAMP) ## ruff + mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Run the benchmark scripts (they print figures, they do not fail)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean: ## Remove .venv and caches (keeps ./data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""The ONLY home of object permissions: fetch + visibility check in one call, and the SQL filters
+that lists use, so a list and a get can never disagree about what a caller may see.
+
+Rules (PROTOCOL.md §9.2 #5): the admin key, owners and account admins see and change everything;
+team/department admins see their team's projects as well as their own; everyone else sees the
+projects they are members of (or manage, or created). Hidden tasks and comments are visible to the
+listed users, their author and admins. Guests and readers never write.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy.orm import Session
+
+from localsection import errors
+from localsection.ctx import Ctx
+from localsection.errors import ApiError
+from localsection.models import (
+    Comment,
+    CommentVisibility,
+    Project,
+    ProjectMember,
+    Task,
+    TaskVisibility,
+    Team,
+    User,
+)
+
+ADMIN_ROLES = frozenset({"owner", "account admin"})
+TEAM_ADMIN_ROLES = frozenset({"team admin", "department admin"})
+READ_ONLY_ROLES = frozenset({"guest", "reader"})
+
+
+# -- who the caller is --------------------------------------------------------------------------
+
+def is_admin(ctx: Ctx) -> bool:
+    """Sees everything in the account: the admin key, owners and account admins."""
+    return ctx.via_admin_key or ctx.user.role in ADMIN_ROLES
+
+
+def in_client_team(ctx: Ctx) -> bool:
+    """Users of client teams and guests never see private tag groups or internal comments."""
+    if is_admin(ctx):
+        return False
+    if ctx.user.role == "guest":
+        return True
+    key = "client_team"
+    if key not in ctx.state:
+        team = ctx.db.get(Team, ctx.user.team_id) if ctx.user.team_id else None
+        ctx.state[key] = bool(team and team.client)
+    return bool(ctx.state[key])
+
+
+def require_write(ctx: Ctx) -> None:
+    """Guests and readers may not change anything."""
+    if not ctx.via_admin_key and ctx.user.role in READ_ONLY_ROLES:
+        raise errors.access_denied("role")
+
+
+# -- SQL visibility filters (used by every list) ------------------------------------------------
+
+def project_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """Condition on Project: in this account and visible to the caller."""
+    cond = Project.account_id == ctx.account_id
+    if is_admin(ctx):
+        return cond
+    uid = ctx.user.id
+    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == uid)
+    mine = or_(member, Project.manager_id == uid, Project.user_from_id == uid)
+    if ctx.user.role in TEAM_ADMIN_ROLES and ctx.user.team_id:
+        mine = or_(mine, Project.team_id == ctx.user.team_id)
+    return and_(cond, mine)
+
+
+def task_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """Condition on Task: account, published, and not hidden from the caller (project checked apart)."""
+    cond = and_(Task.account_id == ctx.account_id,
+                or_(Task.publish_at.is_(None), Task.publish_at <= ctx.now()))
+    if is_admin(ctx):
+        return cond
+    uid = ctx.user.id
+    allowed = exists().where(TaskVisibility.task_id == Task.id, TaskVisibility.user_id == uid)
+    return and_(cond, or_(Task.hidden.is_(False), Task.user_from_id == uid, allowed))
+
+
+def visible_task_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """task_filter plus: the task's project is visible to the caller."""
+    if is_admin(ctx):
+        return task_filter(ctx)
+    project_ok = exists().where(Project.id == Task.project_id, project_filter(ctx))
+    return and_(task_filter(ctx), project_ok)
+
+
+def comment_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """Condition on Comment: not hidden from the caller."""
+    if is_admin(ctx):
+        return true()
+    uid = ctx.user.id
+    allowed = exists().where(CommentVisibility.comment_id == Comment.id, CommentVisibility.user_id == uid)
+    cond = or_(Comment.hidden.is_(False), Comment.user_from_id == uid, allowed)
+    if in_client_team(ctx):
+        cond = and_(cond, Comment.internal.is_(False))
+    return cond
+
+
+# -- fetch one object, checked -------------------------------------------------------------------
+
+def project(ctx: Ctx, project_id: int | None, *, write: bool = False) -> Project:
+    """The project if the caller may see it (and write to it); else 4 Project is invalid."""
+    if project_id is None:
+        raise errors.required("id_project")
+    if write:
+        require_write(ctx)
+    row = ctx.db.scalars(select(Project).where(Project.id == project_id, project_filter(ctx))).first()
+    if row is None:
+        raise errors.project_invalid()
+    return row
+
+
+def task(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:
+    """The task or subtask if the caller may see it (and write to it); else 5 Task is invalid."""
+    if task_id is None:
+        raise errors.required("id_task")
+    if write:
+        require_write(ctx)
+    row = ctx.db.scalars(select(Task).where(Task.id == task_id, visible_task_filter(ctx))).first()
+    if row is None:
+        raise errors.task_invalid()
+    return row
+
+
+# -- users by e-mail -----------------------------------------------------------------------------
+
+def users_by_id(db: Session, account_id: int, ids: set[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    rows = db.scalars(select(User).where(User.account_id == account_id, User.id.in_(ids)))
+    return {u.id: u for u in rows}
+
+
+def user_by_email(ctx: Ctx, email: str, *, invalid: ApiError | None = None) -> User:
+    """An active account user by e-mail; anything else (contact, unknown, a list) is 11 Invalid email."""
+    value = email.strip()
+    if not value or "," in value:
+        raise invalid or errors.invalid_email(email)
+    user = ctx.db.scalars(select(User).where(User.account_id == ctx.account_id,
+                                             User.email == value.lower(), User.is_active.is_(True))).first()
+    if user is None:
+        raise invalid or errors.invalid_email(email)
+    return user
+
+
+def users_by_emails(ctx: Ctx, emails: list[str]) -> list[User]:
+    """Every e-mail must be an account user; the first that is not gives 11 with that e-mail."""
+    wanted = [e.strip().lower() for e in emails if e.strip()]
+    if not wanted:
+        return []
+    rows = ctx.db.scalars(select(User).where(User.account_id == ctx.account_id, User.email.in_(wanted),
+                                             User.is_active.is_(True)))
+    found = {u.email: u for u in rows}
+    for original, key in zip([e.strip() for e in emails if e.strip()], wanted, strict=True):
+        if key not in found:
+            raise errors.invalid_email(original)
+    return list(dict.fromkeys(found[k] for k in wanted))
+
+
+def author(ctx: Ctx, email: str | None) -> User:
+    """The author of a new object: `email_user_from` for the admin key, else the token's user."""
+    if ctx.via_admin_key and email:
+        return user_by_email(ctx, email)
+    return ctx.user

@@ -1,0 +1,140 @@
+"""Who is calling: the account (by Host) and the caller (admin key signatures or a bearer token)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import urllib.parse
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from localsection import clock, errors
+from localsection.api.params import Params
+from localsection.config import Settings
+from localsection.errors import AuthError
+from localsection.models import Account, User
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated identity of one request."""
+
+    account: Account
+    user: User
+    via_admin_key: bool
+    scopes: frozenset[str] | None  # None for the admin key (no scope limits)
+
+
+# -- account -------------------------------------------------------------------------------------
+
+def account_name_from_host(host: str, settings: Settings) -> str | None:
+    """`<account>.<domain>` -> account; an IP address, `localhost` or the bare domain -> None (default)."""
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.strip("[]").lower().rstrip(".")
+    try:
+        ipaddress.ip_address(hostname)
+        return None
+    except ValueError:
+        pass
+    if hostname in ("localhost", settings.domain, ""):
+        return None
+    suffix = "." + settings.domain
+    if hostname.endswith(suffix):
+        label = hostname[: -len(suffix)]
+        return label or None
+    return None
+
+
+def resolve_account(db: Session, host: str, settings: Settings) -> Account:
+    """The account a request is addressed to; unknown -> 404."""
+    name = account_name_from_host(host, settings)
+    if name is None:
+        account = default_account(db, settings)
+    else:
+        account = db.scalars(select(Account).where(Account.name == name)).first()
+    if account is None:
+        raise AuthError(404, "Account not found")
+    return account
+
+
+def default_account(db: Session, settings: Settings) -> Account | None:
+    if settings.default_account:
+        return db.scalars(select(Account).where(Account.name == settings.default_account)).first()
+    return db.scalars(select(Account).order_by(Account.is_default.desc(), Account.id)).first()
+
+
+# -- admin key: MD5 hash parameter (§2.1) --------------------------------------------------------
+
+def _php_urlencode(pairs: list[tuple[str, str]], space_plus: bool) -> str:
+    quote = urllib.parse.quote_plus if space_plus else urllib.parse.quote
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+
+
+def md5_candidates(params: Params) -> list[str]:
+    """The strings C1..C6 that known clients sign (the key is appended before hashing)."""
+    raw = "&".join(s for s in params.raw_query.split("&") if s and s.split("=", 1)[0] != "hash")
+    query = [(k, v) for k, v in params.query_pairs if k != "hash"]
+    both = query + [(k, v) for k, v in params.body_pairs if k != "hash"]
+    out = [
+        raw,
+        "&".join(f"{k}={v}" for k, v in query),
+        "&".join(f"{k}={v}" for k, v in both),
+        _php_urlencode(both, space_plus=True),
+        _php_urlencode(both, space_plus=False),
+    ]
+    page, action = params.str("page") or "", params.str("action") or ""
+    out.append(page + action)
+    return list(dict.fromkeys(out))
+
+
+def verify_md5(params: Params, api_key: str) -> bool:
+    given = (params.str("hash") or "").strip().lower()
+    if not given:
+        return False
+    ok = False
+    for candidate in md5_candidates(params):
+        digest = hashlib.md5((candidate + api_key).encode("utf-8")).hexdigest()
+        # Evaluate every candidate: the time taken does not depend on which one matched.
+        ok |= hmac.compare_digest(digest, given.encode("ascii", "replace").decode())
+    return ok
+
+
+# -- admin key: "Authorization: Admin <t>_<hmac>" (§2.2) ---------------------------------------
+
+def verify_admin_header(value: str, action: str, api_key: str, window: int) -> None:
+    """Raise 401 unless the header is `<unix time>_<hex HMAC-SHA256(key, "<action>:<t>")>` within the window."""
+    token = value.strip()
+    t, sep, sig = token.partition("_")
+    if not sep or not t.isdigit() or len(t) > 12:
+        raise AuthError(401, "Admin token is invalid")
+    expected = hmac.new(api_key.encode(), f"{action}:{t}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig.strip().lower().encode("ascii", "replace").decode()):
+        raise AuthError(401, "Admin token is invalid")
+    if abs(clock.unix() - int(t)) > window:
+        raise AuthError(401, "Admin token is outdated")
+
+
+def authenticate_admin(db: Session, account: Account, params: Params, authorization: str,
+                       action: str, settings: Settings) -> Caller:
+    """Check the admin key by header (decides when present) or by the md5 `hash` parameter."""
+    scheme, _, rest = authorization.strip().partition(" ")
+    if scheme.lower() == "admin":
+        verify_admin_header(rest, action, account.api_key, settings.admin_token_window)
+    elif not verify_md5(params, account.api_key):
+        raise errors.hash_invalid()
+    owner = db.get(User, account.owner_id) if account.owner_id else None
+    if owner is None:
+        raise AuthError(401, "Account has no owner")
+    return Caller(account=account, user=owner, via_admin_key=True, scopes=None)
+
+
+# -- user path: bearer token (§2.3) --------------------------------------------------------------
+
+def bearer_token(authorization: str, params: Params) -> str | None:
+    scheme, _, rest = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and rest.strip():
+        return rest.strip()
+    return params.str("access_token")

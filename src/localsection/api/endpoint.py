@@ -1,0 +1,214 @@
+"""The only code that sees HTTP for the API paths: read params, find the action, authenticate, run, render."""
+
+from __future__ import annotations
+
+import logging
+import re
+import urllib.parse
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from localsection import errors
+from localsection.api import auth
+from localsection.api.params import Params, UploadedPart
+from localsection.api.registry import ActionSpec, lookup
+from localsection.ctx import Ctx
+from localsection.errors import ApiError, AuthError
+from localsection.oauth2 import tokens
+from localsection.state import AppState
+
+log = logging.getLogger("localsection.api")
+
+API_HEADERS = {
+    "Cache-Control": "no-store, no-cache, must-revalidate",
+    "Pragma": "no-cache",
+    "Expires": "Thu, 19 Nov 1981 08:52:00 GMT",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Access-Control-Allow-Origin": "*",
+}
+JSON_TYPE = "application/json; charset=utf-8"
+_PAGE = re.compile(r"^/project/(\d+)/(?:(\d+)/)?(?:(\d+)/)?$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE,
+                    headers={**API_HEADERS, **(headers or {})})
+
+
+class ApiEndpoint:
+    """ASGI app serving `/api/admin/v2` (kind="admin") or `/api/oauth2` (kind="user")."""
+
+    def __init__(self, state: AppState, kind: str) -> None:
+        self.state = state
+        self.kind = kind
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.state.settings.max_body_bytes
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        request = Request(scope, limited_receive)
+        try:
+            response = await self.handle(request)
+        except BodyTooLarge:
+            response = json_response({"status": "error", "message": "Request body is too large"}, 413)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return json_response({"status": "error", "message": "Method not allowed"}, 405,
+                                 {"Allow": "GET, POST"})
+        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        if len(request.scope.get("raw_path", b"")) + len(raw_query) > self.state.settings.max_url_bytes:
+            return json_response({"status": "error", "message": "Request URL is too long"}, 414)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.state.settings.max_body_bytes:
+            return json_response({"status": "error", "message": "Request body is too large"}, 413)
+        params = await read_params(request, raw_query)
+        try:
+            return await self._dispatch(request, params)
+        finally:
+            for part in params.files:
+                part.file.close()
+
+    async def _dispatch(self, request: Request, params: Params) -> Response:
+        query_action = next((v for k, v in params.query_pairs if k == "action"), None)
+        name = (query_action if query_action is not None else params.str("action")) or ""
+        spec = lookup(name.strip())
+        if spec is None:
+            return json_response(errors.action_invalid().body())
+        if spec.user_only and self.kind == "admin":
+            return json_response(errors.action_invalid("user method: access token only").body())
+        headers = {"host": request.headers.get("host", ""),
+                   "authorization": request.headers.get("authorization", ""),
+                   "scheme": request.url.scheme}
+        try:
+            result = await run_in_threadpool(self.execute, spec, name.strip(), params, headers)
+        except ApiError as exc:
+            return json_response(exc.body())
+        except AuthError as exc:
+            return json_response(exc.body(), exc.http_status, exc.headers)
+        if isinstance(result, Response):
+            return result
+        return json_response(result)
+
+    def execute(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """Authenticate, authorize and run one action inside one transaction (thread pool)."""
+        settings = self.state.settings
+        with self.state.db.session(write=spec.write) as db:
+            account = auth.resolve_account(db, headers["host"], settings)
+            if self.kind == "admin":
+                if headers["authorization"].lower().startswith("bearer "):
+                    raise errors.hash_invalid()
+                caller = auth.authenticate_admin(db, account, params, headers["authorization"], name, settings)
+            else:
+                caller = self._authenticate_token(db, account, params, headers["authorization"])
+            authorize(spec, caller)
+            apply_legacy_page(params)
+            ctx = Ctx(db=db, settings=settings, account=caller.account, user=caller.user,
+                      via_admin_key=caller.via_admin_key, scopes=caller.scopes,
+                      base_url=self.state.base_url(account.name, headers["scheme"], headers["host"]))
+            ctx.state["app"] = self.state
+            return spec.func(ctx, params)
+
+    def _authenticate_token(self, db: Any, account: Any, params: Params, authorization: str) -> auth.Caller:
+        token = auth.bearer_token(authorization, params)
+        if not token:
+            raise AuthError(401, "Access token is missing")
+        claims = tokens.verify_access_token(db, self.state.settings, token)
+        if claims.account_id != account.id:
+            raise AuthError(401, "Access token is invalid")
+        from localsection.models import User
+
+        user = db.get(User, claims.user_id)
+        return auth.Caller(account=account, user=user, via_admin_key=False, scopes=claims.scopes)
+
+
+def authorize(spec: ActionSpec, caller: auth.Caller) -> None:
+    """Scope and role checks of PROTOCOL.md §2.5-§2.6 for token callers."""
+    if caller.via_admin_key:
+        return
+    scopes = caller.scopes or frozenset()
+    if spec.admin_only:
+        if "administrative" not in scopes:
+            raise errors.access_denied("administrative")
+        if caller.user.role not in ("owner", "account admin"):
+            raise errors.access_denied("role")
+        return
+    if spec.scope is not None and spec.scope not in scopes:
+        raise errors.access_denied(spec.scope)
+
+
+def apply_legacy_page(params: Params) -> None:
+    """`page=/project/P/[T/[S/]]` -> id_project / id_task (old clients)."""
+    page = params.str("page")
+    if page is None:
+        return
+    m = _PAGE.match(page.strip())
+    if not m:
+        raise errors.page_invalid()
+    ids = [g for g in m.groups() if g]
+    if len(ids) == 1:
+        params.values.setdefault("id_project", ids[0])
+    else:
+        params.values.setdefault("id_task", ids[-1])
+
+
+async def read_params(request: Request, raw_query: str) -> Params:
+    """Merge query, urlencoded, multipart and JSON parameters (PROTOCOL.md §1.3)."""
+    params = Params(raw_query=raw_query)
+    params.query_pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True, encoding="utf-8",
+                                                errors="replace")
+    params.add_pairs(params.query_pairs)
+    if request.method != "POST":
+        return params
+    ctype = request.headers.get("content-type", "").lower()
+    if ctype.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1000, max_fields=10000)
+        except BodyTooLarge:
+            raise
+        except Exception:
+            return params
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                size = value.size if value.size is not None else 0
+                params.files.append(UploadedPart(key, value.filename or "file",
+                                                 value.content_type or "application/octet-stream",
+                                                 value.file, size))
+            else:
+                params.body_pairs.append((key, value))
+        params.add_pairs(params.body_pairs)
+        return params
+    body = await request.body()
+    if not body:
+        return params
+    if "json" in ctype:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            params.add_json(data)
+    elif ctype.startswith("application/x-www-form-urlencoded") or not ctype:
+        params.body_pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params.add_pairs(params.body_pairs)
+    return params

@@ -1,0 +1,70 @@
+"""The @action decorator: the single table of every action, its scope and who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from localsection.api.params import Params
+from localsection.ctx import Ctx
+
+ActionFunc = Callable[[Ctx, Params], Any]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    func: ActionFunc
+    scope: str | None  # OAuth scope a token needs; None = any valid token
+    write: bool  # takes the write lock up front (SQLite BEGIN IMMEDIATE)
+    user_only: bool  # only with an access token (me, *_my_timer)
+    admin_only: bool  # with a token: needs `administrative` and an owner/account-admin user
+
+
+_ACTIONS: dict[str, ActionSpec] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def action(name: str, *, scope: str | None, write: bool | None = None, user_only: bool = False,
+           admin_only: bool = False, aliases: tuple[str, ...] = ()) -> Callable[[ActionFunc], ActionFunc]:
+    """Register `func(ctx, params)` as the Worksection action `name`."""
+
+    def register(func: ActionFunc) -> ActionFunc:
+        is_write = write if write is not None else bool(scope and scope.endswith("_write"))
+        if name in _ACTIONS:
+            raise RuntimeError(f"action {name} registered twice")
+        _ACTIONS[name] = ActionSpec(name, func, scope, is_write, user_only, admin_only)
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return func
+
+    return register
+
+
+def lookup(name: str) -> ActionSpec | None:
+    load_actions()
+    return _ACTIONS.get(_ALIASES.get(name, name))
+
+
+def all_actions() -> dict[str, ActionSpec]:
+    load_actions()
+    return dict(_ACTIONS)
+
+
+_loaded = False
+
+
+def load_actions() -> None:
+    """Import every module under localsection.actions so their decorators run."""
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+    import pkgutil
+
+    import localsection.actions as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    _loaded = True

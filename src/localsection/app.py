@@ -1,0 +1,75 @@
+"""create_app(settings): the ASGI application."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from localsection.api.endpoint import ApiEndpoint, json_response
+from localsection.api.registry import load_actions
+from localsection.config import Settings
+from localsection.state import AppState
+
+# A 1x1 grey PNG: the placeholder avatar every user gets.
+_AVATAR = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mO8Vw8AAkcBYnxZxTsAAAAASUVORK5CYII="
+)
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> Starlette:
+    """Build the app; the caller migrates the database first (see bootstrap / cli serve)."""
+    state = state or AppState(settings or Settings.from_env())
+    load_actions()
+    admin = ApiEndpoint(state, "admin")
+    user = ApiEndpoint(state, "user")
+
+    async def livez(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        def ping() -> None:
+            with state.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception:
+            return JSONResponse({"status": "error", "message": "database unavailable"}, 503)
+        return JSONResponse({"status": "ok"})
+
+    async def avatar(_: Request) -> Response:
+        return Response(_AVATAR, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+    async def not_found(_: Request, exc: Exception) -> Response:
+        code = exc.status_code if isinstance(exc, HTTPException) else 404
+        message = "Method not allowed" if code == 405 else "Not found"
+        return json_response({"status": "error", "message": message}, code)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        state.db.dispose()
+
+    routes = [
+        Route("/api/admin/v2", admin),
+        Route("/api/admin/v2/", admin),
+        Route("/api/oauth2", user),
+        Route("/api/oauth2/", user),
+        Route("/livez", livez),
+        Route("/readyz", readyz),
+        Route("/avatars/{user_id:int}.png", avatar),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: not_found, 405: not_found})
+    app.router.redirect_slashes = False
+    app.state.ls = state
+    return app

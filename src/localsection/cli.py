@@ -1,0 +1,148 @@
+"""The `localsection` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from localsection import accounts, bootstrap
+from localsection.config import Settings
+from localsection.db import Database
+
+app = typer.Typer(help="localsection: a self-hosted Worksection-compatible server.", no_args_is_help=True,
+                  add_completion=False)
+accounts_app = typer.Typer(help="Accounts: create, rotate API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="Users: passwords.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+
+def _db() -> Database:
+    db = Database(Settings.from_env())
+    bootstrap.upgrade(db)
+    return db
+
+
+def _url(settings: Settings, account: str | None = None) -> str:
+    if settings.public_url:
+        return settings.public_url.replace("{account}", account or "").rstrip("/")
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    if account and not settings.default_account and account != bootstrap.DEFAULT_ACCOUNT:
+        host = f"{account}.{settings.domain}"
+    return f"http://{host}:{settings.port}"
+
+
+def _print(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for k2, v2 in value.items():
+                typer.echo(f"{key}.{k2}: {v2}")
+        else:
+            typer.echo(f"{key}: {value}")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def init(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Migrate and create the default account if there is none; print its credentials."""
+    db = _db()
+    creds = bootstrap.init_default(db, _url(db.settings))
+    _print(creds.as_dict(), json_out)
+
+
+@accounts_app.command("create")
+def accounts_create(name: str, owner_email: str = typer.Option(..., "--owner-email"),
+                    owner_password: str | None = typer.Option(None, "--owner-password"),
+                    json_out: bool = typer.Option(False, "--json")) -> None:
+    """Create an account and its owner."""
+    db = _db()
+    try:
+        with db.session() as s:
+            created = accounts.create_account(s, name, owner_email, owner_password)
+            data = {"account": created.account.name, "url": _url(db.settings, created.account.name),
+                    "api_key": created.account.api_key,
+                    "owner": {"email": created.owner.email, "password": created.password}}
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    _print(data, json_out)
+
+
+@accounts_app.command("rotate-key")
+def accounts_rotate_key(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Give an account a new admin API key (the old one stops working at once)."""
+    db = _db()
+    try:
+        with db.session() as s:
+            account = accounts.rotate_key(s, name)
+            data = {"account": account.name, "api_key": account.api_key}
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    _print(data, json_out)
+
+
+@users_app.command("set-password")
+def users_set_password(account: str = typer.Option(..., "--account"), email: str = typer.Option(..., "--email"),
+                       password: str = typer.Option(..., "--password")) -> None:
+    """Set a user's password (stored as an argon2 hash)."""
+    db = _db()
+    try:
+        with db.session() as s:
+            accounts.set_password(s, account, email, password)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    typer.echo("password updated")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    _db()
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(host: str | None = typer.Option(None, "--host"), port: int | None = typer.Option(None, "--port"),
+          workers: int = typer.Option(1, "--workers", help="Server processes (PostgreSQL only).")) -> None:
+    """Migrate, create the default account if needed, print its credentials and serve the API."""
+    import os
+
+    import uvicorn
+
+    if host:
+        os.environ["LOCALSECTION_HOST"] = host
+    if port:
+        os.environ["LOCALSECTION_PORT"] = str(port)
+    settings = Settings.from_env()
+    db = _db()
+    creds = bootstrap.init_default(db, _url(settings))
+    db.dispose()
+    typer.echo("localsection is serving the Worksection API")
+    typer.echo(f"  URL:            {creds.url}")
+    typer.echo(f"  account:        {creds.account}")
+    typer.echo(f"  admin API key:  {creds.api_key}")
+    typer.echo(f"  owner e-mail:   {creds.owner_email}")
+    shown = creds.owner_password or "(changed since it was generated)"
+    typer.echo(f"  owner password: {shown}")
+    sys.stdout.flush()
+    uvicorn.run("localsection.asgi:app", host=settings.host, port=settings.port, workers=workers,
+                log_level=settings.log_level, access_log=False, proxy_headers=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""ApiError and the Worksection status codes: the only home of the error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An API-level error: HTTP 200 with {"status": "error", "status_code", "message"[, "message_details"]}."""
+
+    def __init__(self, code: int, message: str, details: str | None = None, http_status: int = 200) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.http_status = http_status
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": "error", "status_code": self.code, "message": self.message}
+        if self.details is not None:
+            out["message_details"] = self.details
+        return out
+
+
+class AuthError(Exception):
+    """A transport-level refusal (401/404/405/413/414/429) with a JSON body that every client reads."""
+
+    def __init__(self, http_status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": "error", "message": self.message}
+        if self.http_status == 401:
+            out["errorDescription"] = self.message
+        return out
+
+
+# Constructors for the messages of PROTOCOL.md §1.6, so the texts live in one place.
+
+def action_invalid(details: str | None = None) -> ApiError:
+    return ApiError(0, "Action is invalid", details)
+
+
+def hash_invalid() -> ApiError:
+    return ApiError(2, "Action hash is missed or invalid")
+
+
+def page_invalid() -> ApiError:
+    return ApiError(3, "Page is invalid")
+
+
+def project_invalid() -> ApiError:
+    return ApiError(4, "Project is invalid")
+
+
+def task_invalid() -> ApiError:
+    return ApiError(5, "Task is invalid")
+
+
+def required(field: str) -> ApiError:
+    return ApiError(10, "Field is required", field)
+
+
+def invalid_email(value: str) -> ApiError:
+    return ApiError(11, "Invalid email", value)
+
+
+def invalid_date(field: str) -> ApiError:
+    return ApiError(11, "Invalid date", field)
+
+
+def invalid_value(message: str, details: str | None = None) -> ApiError:
+    return ApiError(11, message, details)
+
+
+def access_denied(details: str) -> ApiError:
+    return ApiError(20, "Access denied", details)
+
+
+def too_many(cap: int) -> ApiError:
+    return ApiError(17, f"Too many tasks ({cap} max)")

@@ -1,0 +1,58 @@
+"""The events log and the webhook outbox rows, written in the same transaction as the change (§7, §8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from localsection.ctx import Ctx
+from localsection.models import Event, OutboxItem, Webhook
+
+# Which webhook event names an (action, object type) pair triggers.
+WEBHOOK_EVENT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("post", "task"): ("post_task",),
+    ("update", "task"): ("update_task",),
+    ("close", "task"): ("close_task",),
+    ("reopen", "task"): ("update_task", "reopen_task"),
+    ("delete", "task"): ("delete_task",),
+    ("post", "comment"): ("post_comment",),
+    ("update", "comment"): ("update_comment",),
+    ("delete", "comment"): ("delete_comment",),
+    ("post", "project"): ("post_project",),
+    ("update", "project"): ("update_project",),
+}
+
+
+def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, project_id: int | None,
+           new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> Event:
+    """Write one event row (and an outbox row per matching webhook) in the caller's transaction.
+
+    `page` is the object's page without any `#com` anchor. Empty `new`/`old` are stored as NULL.
+    """
+    event = Event(account_id=ctx.account_id, project_id=project_id, action=action, object_type=object_type,
+                  object_id=object_id, page=page, user_id=ctx.user.id, new=new or None, old=old or None,
+                  date_added=ctx.now())
+    ctx.db.add(event)
+    ctx.db.flush()
+    _enqueue(ctx, event)
+    return event
+
+
+def _enqueue(ctx: Ctx, event: Event) -> None:
+    names = set(WEBHOOK_EVENT_NAMES.get((event.action, event.object_type), ()))
+    if not names:
+        return
+    hooks = ctx.state.get("webhooks")
+    if hooks is None:
+        hooks = list(ctx.db.scalars(select(Webhook).where(Webhook.account_id == ctx.account_id)))
+        ctx.state["webhooks"] = hooks
+    for hook in hooks:
+        wanted = {e.strip() for e in hook.events.split(",") if e.strip()}
+        if not wanted & names:
+            continue
+        projects = {p.strip() for p in hook.projects.split(",") if p.strip()}
+        if projects and str(event.project_id) not in projects:
+            continue
+        ctx.db.add(OutboxItem(webhook_id=hook.id, event_id=event.id, state="pending", attempts=0,
+                              next_attempt_at=event.date_added))

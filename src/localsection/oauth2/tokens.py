@@ -1,0 +1,99 @@
+"""RS256 access tokens (JWT) as the real service issues them, checked by signature, expiry and revocation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy.orm import Session
+
+from localsection import clock
+from localsection.config import Settings
+from localsection.errors import AuthError
+from localsection.models import RevokedToken, User
+
+ACCESS_TOKEN_TTL = 86400
+ALL_SCOPES = (
+    "projects_read", "projects_write", "tasks_read", "tasks_write", "costs_read", "costs_write",
+    "tags_read", "tags_write", "comments_read", "comments_write", "files_read", "files_write",
+    "users_read", "users_write", "contacts_read", "contacts_write", "administrative",
+)
+
+_lock = threading.Lock()
+_keys: dict[Path, rsa.RSAPrivateKey] = {}
+
+
+def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
+    """The RSA key in the data directory, generated (mode 0600) on first use."""
+    path = (settings.data_dir / "oauth_signing_key.pem").resolve()
+    with _lock:
+        if path in _keys:
+            return _keys[path]
+        if path.exists():
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            assert isinstance(key, rsa.RSAPrivateKey)
+        else:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+        _keys[path] = key
+        return key
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    account_id: int
+    client_id: str
+    scopes: frozenset[str]
+    jti: str
+    exp: int
+
+
+def issue_access_token(settings: Settings, *, user_id: int, account_id: int, client_id: str,
+                       scopes: list[str]) -> tuple[str, str]:
+    """Return (jwt, jti) for a 24 h token with the claims of PROTOCOL.md §2.4."""
+    now = int(clock.unix())
+    jti = secrets.token_hex(40)
+    claims = {
+        "aud": client_id, "jti": jti, "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_TTL,
+        "sub": str(user_id), "acc": str(account_id), "scopes": list(scopes),
+    }
+    token = jwt.encode(claims, signing_key(settings), algorithm="RS256")
+    return token, jti
+
+
+def verify_access_token(db: Session, settings: Settings, token: str) -> AccessClaims:
+    """Decode and check a token; any failure is a 401 whose text the SDK understands."""
+    key = signing_key(settings).public_key()
+    try:
+        claims = jwt.decode(token, key, algorithms=["RS256"], options={"verify_aud": False,
+                            "verify_exp": False, "verify_nbf": False})
+    except jwt.PyJWTError:
+        raise AuthError(401, "Access token is invalid") from None
+    try:
+        exp = int(claims["exp"])
+        user_id = int(claims["sub"])
+        account_id = int(claims["acc"])
+        scopes = frozenset(str(s) for s in claims.get("scopes", []))
+        jti = str(claims["jti"])
+    except (KeyError, TypeError, ValueError):
+        raise AuthError(401, "Access token is invalid") from None
+    if clock.unix() >= exp:
+        raise AuthError(401, "Access token is expired")
+    if db.get(RevokedToken, jti) is not None:
+        raise AuthError(401, "Access token is revoked")
+    user = db.get(User, user_id)
+    if user is None or not user.is_active or user.account_id != account_id:
+        raise AuthError(401, "Access token is revoked")
+    return AccessClaims(user_id, account_id, str(claims.get("aud", "")), scopes, jti, exp)

@@ -1,0 +1,98 @@
+"""Test fixtures: every test runs on SQLite and (when it answers) PostgreSQL, in an account of its own.
+
+Accounts isolate all data, so tests share one migrated database per backend and never see each
+other's rows: each test creates fresh accounts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from localsection import bootstrap
+from localsection.app import create_app
+from localsection.config import Settings
+from localsection.db import Database
+from localsection.state import AppState
+from tests.helpers import Api
+
+PG_URL = os.environ.get("LOCALSECTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> bool:
+    if os.environ.get("LOCALSECTION_TEST_SKIP_POSTGRES"):
+        return False
+    try:
+        engine = create_engine(_sa(PG_URL), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def _sa(url: str) -> str:
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+BACKENDS = ["sqlite"] + (["postgres"] if _postgres_available() else [])
+if os.environ.get("LOCALSECTION_TEST_REQUIRE_POSTGRES") and "postgres" not in BACKENDS:
+    raise RuntimeError(f"PostgreSQL is required but does not answer at {PG_URL}")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppState]:
+    """A migrated database (fresh SQLite file, or a fresh PostgreSQL database) with its AppState."""
+    data_dir: Path = tmp_path_factory.mktemp(f"data-{request.param}")
+    dbname = ""
+    if request.param == "postgres":
+        dbname = f"ls_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(_sa(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        admin.dispose()
+        url = PG_URL.rsplit("/", 1)[0] + "/" + dbname
+        settings = Settings(data_dir=data_dir, database_url=url, durability="normal")
+    else:
+        settings = Settings(data_dir=data_dir, durability="normal")
+    settings = settings.with_(allow_private_webhooks=True, run_webhook_worker=False)
+    state = AppState(settings, Database(settings))
+    bootstrap.upgrade(state.db)
+    yield state
+    state.db.dispose()
+    if dbname:
+        admin = create_engine(_sa(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def client(backend: AppState) -> Iterator[TestClient]:
+    app = create_app(state=backend)
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def new_account_name() -> str:
+    return "t" + secrets.token_hex(6)
+
+
+@pytest.fixture
+def api(backend: AppState, client: TestClient) -> Api:
+    """A fresh account, called through the admin API in-process (Admin HMAC header)."""
+    return Api.create(backend, client, new_account_name())
+
+
+@pytest.fixture
+def other(backend: AppState, client: TestClient) -> Api:
+    """A second, unrelated account (isolation tests)."""
+    return Api.create(backend, client, new_account_name())
