@@ -74,3 +74,27 @@ def put(out: dict[str, Any], key: str, value: Any) -> None:
     """Set a key only when the value is present (optional fields are omitted, not null)."""
     if value is not None and value != "" and value != {} and value != []:
         out[key] = value
+
+
+# -- references shared by several shapes (§3.3) ----------------------------------------------------
+
+
+def project_page(project_id: int) -> str:
+    return f"/project/{project_id}/"
+
+
+def task_page(project_id: int, task_id: int, top_id: int | None) -> str:
+    """Top task: /project/P/T/; any subtask level: /project/P/TOP/ID/ (the middle level is skipped)."""
+    if top_id is None or top_id == task_id:
+        return f"/project/{project_id}/{task_id}/"
+    return f"/project/{project_id}/{top_id}/{task_id}/"
+
+
+def project_ref(project_id: int, name: str) -> dict[str, str]:
+    return {"id": sid(project_id), "name": name, "page": project_page(project_id)}
+
+
+def task_ref(task: Any) -> dict[str, str]:
+    """{id, name, page, status, priority} of a Task row."""
+    return {"id": sid(task.id), "name": task.name, "page": task_page(task.project_id, task.id, task.top_id),
+            "status": task.status, "priority": str(task.priority)}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:33:50.221651
+Create Date: 2026-11-28 01:35:01.322640
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('name')
     )
     op.create_table('oauth_revoked',
-    sa.Column('jti', sa.String(length=64), nullable=False),
+    sa.Column('jti', sa.String(length=100), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('jti')
     )
@@ -279,7 +279,7 @@ def upgrade() -> None:
     sa.Column('app_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('scopes', sa.JSON(), nullable=False),
-    sa.Column('access_jti', sa.String(length=64), nullable=False),
+    sa.Column('access_jti', sa.String(length=100), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('rotated_at', sa.DateTime(), nullable=True),
     sa.Column('revoked', sa.Boolean(), nullable=False),

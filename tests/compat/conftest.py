@@ -1,0 +1,84 @@
+"""A real `localsection serve` process on a free port, driven over real HTTP (official SDK, httpx)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+@dataclass
+class Server:
+    url: str
+    api_key: str
+    owner_email: str
+    owner_password: str
+    data_dir: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> str:
+        """Run `localsection ARGS` against this server's data (same database)."""
+        out = subprocess.run([sys.executable, "-m", "localsection", *args], env=self.env, check=True,
+                             capture_output=True, text=True, timeout=120)
+        return out.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], Server]:
+    port = free_port()
+    env = {**os.environ, "LOCALSECTION_DATA_DIR": str(data_dir), "LOCALSECTION_PORT": str(port),
+           "LOCALSECTION_HOST": "127.0.0.1", "LOCALSECTION_ALLOW_PRIVATE_WEBHOOKS": "1",
+           "LOCALSECTION_DURABILITY": "normal", **(extra_env or {})}
+    if "LOCALSECTION_DATABASE_URL" not in (extra_env or {}):
+        env.pop("LOCALSECTION_DATABASE_URL", None)
+    init = subprocess.run([sys.executable, "-m", "localsection", "init", "--json"], env=env, check=True,
+                          capture_output=True, text=True, timeout=120)
+    creds = json.loads(init.stdout)
+    proc = subprocess.Popen([sys.executable, "-m", "localsection", "serve"], env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("server did not start: " + (proc.stderr.read() if proc.stderr else ""))
+    return proc, Server(url, creds["api_key"], creds["owner"]["email"], creds["owner"]["password"], data_dir, env)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server on SQLite for the compat suite."""
+    proc, srv = start_server(tmp_path_factory.mktemp("compat-data"))
+    yield srv
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def sdk(server: Server):  # type: ignore[no-untyped-def]
+    """The official SDK (worksection-api-client 2.1.2) with the admin API key."""
+    from worksection.client import Client
+
+    return Client(server.url).set_api_key(server.api_key)
