@@ -57,7 +57,7 @@ def _team_by_title(ctx: Ctx, title: str, *, create: bool, client: bool = False) 
 def add_user(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Invite a user; an e-mail that is already a member returns that user unchanged."""
     access.require_write(ctx)
-    email = p.req_str("email").strip()
+    email = p.req_text("email").strip()
     if not valid_email(email):
         raise errors.invalid_email(email)
     existing = ctx.db.scalars(select(User).where(User.account_id == ctx.account_id,
@@ -65,12 +65,12 @@ def add_user(ctx: Ctx, p: Params) -> dict[str, Any]:
     if existing is not None:
         return render.ok_data(rm.full_user(ctx, existing, _teams(ctx)))
     first, last = names_from_email(email)
-    group = p.str("group")
+    group = p.text("group")
     team_id = _team_by_title(ctx, group.strip(), create=True).id if group else ctx.user.team_id
     user = User(account_id=ctx.account_id, email=email.lower(),
-                first_name=p.str("first_name") or first, last_name=p.str("last_name") or last,
-                title=p.str("title") or "", department=p.str("department") or "", team_id=team_id,
-                role=ROLE_ALIASES.get((p.str("role") or "user").strip().lower(), "user"),
+                first_name=p.text("first_name") or first, last_name=p.text("last_name") or last,
+                title=p.text("title") or "", department=p.text("department") or "", team_id=team_id,
+                role=ROLE_ALIASES.get((p.text("role") or "user").strip().lower(), "user"),
                 rate=ctx.account.default_rate, created_at=ctx.now())
     ctx.db.add(user)
     ctx.db.flush()
@@ -87,7 +87,7 @@ def get_user_groups(ctx: Ctx, p: Params) -> dict[str, Any]:
 def add_user_group(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create a team unless one has this title (then that one is returned)."""
     access.require_write(ctx)
-    title = p.req_str("title").strip()
+    title = p.req_text("title").strip()
     return render.ok_data(rm.team(_team_by_title(ctx, title, create=True, client=bool(p.flag("client")))))
 
 
@@ -107,18 +107,18 @@ def get_contacts(ctx: Ctx, p: Params) -> dict[str, Any]:
 def add_contact(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create a contact (no invitation); `group` names a folder, created when new."""
     access.require_write(ctx)
-    email = p.req_str("email").strip()
-    name = p.req_str("name").strip()
+    email = p.req_text("email").strip()
+    name = p.req_text("name").strip()
     if not valid_email(email):
         raise errors.invalid_email(email)
     first, _, last = name.partition(" ")
-    group = (p.str("group") or "DEFAULT").strip()
+    group = (p.text("group") or "DEFAULT").strip()
     preset = group.upper() if group.upper() in rm.PRESET_CONTACT_FOLDERS else None
     folder_id = None if preset else _contact_folder(ctx, group).id
     c = Contact(account_id=ctx.account_id, email=email, first_name=first, last_name=last.strip(),
-                title=p.str("title") or "", preset_folder=preset, folder_id=folder_id,
+                title=p.text("title") or "", preset_folder=preset, folder_id=folder_id,
                 created_at=ctx.now(),
-                **{k: p.str(k) or "" for k in ("phone", "phone2", "phone3", "phone4", "address", "address2")})
+                **{k: p.text(k) or "" for k in ("phone", "phone2", "phone3", "phone4", "address", "address2")})
     ctx.db.add(c)
     ctx.db.flush()
     return render.ok_data(rm.contact(c, _folders(ctx)))
@@ -144,7 +144,7 @@ def get_contact_groups(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("add_contact_group", scope="contacts_write")
 def add_contact_group(ctx: Ctx, p: Params) -> dict[str, Any]:
     access.require_write(ctx)
-    title = p.req_str("title").strip()
+    title = p.req_text("title").strip()
     if title.upper() in rm.PRESET_CONTACT_FOLDERS:
         idx = rm.PRESET_CONTACT_FOLDERS.index(title.upper())
         return render.ok_data(rm.preset_contact_folders()[idx])

@@ -85,13 +85,13 @@ def md5_candidates(params: Params) -> list[str]:
         _php_urlencode(both, space_plus=True),
         _php_urlencode(both, space_plus=False),
     ]
-    page, action = params.str("page") or "", params.str("action") or ""
+    page, action = params.text("page") or "", params.text("action") or ""
     out.append(page + action)
     return list(dict.fromkeys(out))
 
 
 def verify_md5(params: Params, api_key: str) -> bool:
-    given = (params.str("hash") or "").strip().lower()
+    given = (params.text("hash") or "").strip().lower()
     if not given:
         return False
     ok = False
@@ -137,4 +137,4 @@ def bearer_token(authorization: str, params: Params) -> str | None:
     scheme, _, rest = authorization.strip().partition(" ")
     if scheme.lower() == "bearer" and rest.strip():
         return rest.strip()
-    return params.str("access_token")
+    return params.text("access_token")

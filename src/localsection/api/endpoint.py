@@ -91,7 +91,7 @@ class ApiEndpoint:
 
     async def _dispatch(self, request: Request, params: Params) -> Response:
         query_action = next((v for k, v in params.query_pairs if k == "action"), None)
-        name = (query_action if query_action is not None else params.str("action")) or ""
+        name = (query_action if query_action is not None else params.text("action")) or ""
         spec = lookup(name.strip())
         if spec is None:
             return json_response(errors.action_invalid().body())
@@ -159,7 +159,7 @@ def authorize(spec: ActionSpec, caller: auth.Caller) -> None:
 
 def apply_legacy_page(params: Params) -> None:
     """`page=/project/P/[T/[S/]]` -> id_project / id_task (old clients)."""
-    page = params.str("page")
+    page = params.text("page")
     if page is None:
         return
     m = _PAGE.match(page.strip())

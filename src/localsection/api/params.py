@@ -94,7 +94,7 @@ class Params:
         v = self.values.get(name)
         return v not in (None, "", [], {})
 
-    def str(self, name: str, required: bool = False, details: str | None = None) -> str | None:
+    def text(self, name: str, required: bool = False, details: str | None = None) -> str | None:
         """A text parameter; empty means not given."""
         v = self.values.get(name)
         if isinstance(v, list):
@@ -107,14 +107,14 @@ class Params:
             return None
         return str(v)
 
-    def req_str(self, name: str, details: str | None = None) -> str:
-        v = self.str(name, required=True, details=details)
+    def req_text(self, name: str, details: str | None = None) -> str:
+        v = self.text(name, required=True, details=details)
         assert v is not None
         return v
 
     def id(self, name: str, invalid: errors.ApiError | None = None) -> int | None:
         """An optional numeric id; a non-numeric value raises `invalid` (default: 11)."""
-        v = self.str(name)
+        v = self.text(name)
         if v is None:
             return None
         v = v.strip()
@@ -128,7 +128,7 @@ class Params:
             raise errors.required(name)
         return v
 
-    def list(self, name: str) -> list[str]:
+    def csv(self, name: str) -> list[str]:
         """A comma list (or repeated / JSON array): trimmed, empties dropped."""
         v = self.values.get(name)
         if v is None:
@@ -136,7 +136,7 @@ class Params:
         items = v if isinstance(v, list) else str(v).split(",")
         return [s.strip() for s in (str(i) for i in items) if s.strip()]
 
-    def items(self, name: str) -> list[str]:
+    def multi(self, name: str) -> list[str]:
         """A repeated/array parameter such as todo[] (no comma splitting)."""
         v = self.values.get(name)
         if v is None or v == "":
@@ -145,23 +145,23 @@ class Params:
         return [str(i) for i in items if str(i).strip() != ""]
 
     def extra(self) -> set[str]:
-        return {s.lower() for s in self.list("extra")}
+        return {s.lower() for s in self.csv("extra")}
 
     def flag(self, name: str) -> bool | None:
         """1/0/true/false; None when absent."""
-        v = self.str(name)
+        v = self.text(name)
         if v is None:
             return None
         return v.strip().lower() in ("1", "true", "yes", "on")
 
     def date(self, name: str) -> dt.date | None:
-        v = self.str(name)
+        v = self.text(name)
         if v is None:
             return None
         return parse_date(v, name)
 
     def decimal(self, name: str) -> Decimal | None:
-        v = self.str(name)
+        v = self.text(name)
         if v is None:
             return None
         return parse_decimal(v, name)
