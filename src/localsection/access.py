@@ -18,6 +18,7 @@ from localsection.errors import ApiError
 from localsection.models import (
     Comment,
     CommentVisibility,
+    Cost,
     Project,
     ProjectMember,
     Task,
@@ -126,6 +127,28 @@ def task(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:
     row = ctx.db.scalars(select(Task).where(Task.id == task_id, visible_task_filter(ctx))).first()
     if row is None:
         raise errors.task_invalid()
+    return row
+
+
+def cost_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """Condition on Cost: in this account and on a task the caller may see."""
+    cond = Cost.account_id == ctx.account_id
+    if is_admin(ctx):
+        return cond
+    return and_(cond, exists().where(Task.id == Cost.task_id, visible_task_filter(ctx)))
+
+
+def cost(ctx: Ctx, cost_id: int | None, *, write: bool = False) -> Cost:
+    """A cost row on a visible task (4 Costs not found); changing it takes an admin or the row's author."""
+    if cost_id is None:
+        raise errors.required("id_costs")
+    if write:
+        require_write(ctx)
+    row = ctx.db.scalars(select(Cost).where(Cost.id == cost_id, cost_filter(ctx))).first()
+    if row is None:
+        raise ApiError(4, "Costs not found")
+    if write and not is_admin(ctx) and row.user_id != ctx.user.id:
+        raise errors.access_denied("author")
     return row
 
 

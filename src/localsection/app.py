@@ -14,9 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from localsection import webhooks
+from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.registry import load_actions
 from localsection.config import Settings
+from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
 
 # A 1x1 grey PNG: the placeholder avatar every user gets.
@@ -56,7 +59,12 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        worker = webhooks.Worker(state.db, state.settings) if state.settings.run_webhook_worker else None
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            await run_in_threadpool(worker.stop)
         state.db.dispose()
 
     routes = [
@@ -67,6 +75,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         Route("/livez", livez),
         Route("/readyz", readyz),
         Route("/avatars/{user_id:int}.png", avatar),
+        Route("/download/{id_file:int}/", DownloadRoute(state)),
+        *oauth_routes(state),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found})

@@ -9,6 +9,10 @@ from typing import Any
 import typer
 
 from localsection import accounts, bootstrap
+from localsection.cli_custom_fields import app as custom_fields_app
+from localsection.cli_dev import dev_app
+from localsection.cli_oauth import apps_app, tokens_app
+from localsection.cli_webhooks import webhooks_app, worker
 from localsection.config import Settings
 from localsection.db import Database
 
@@ -20,6 +24,12 @@ db_app = typer.Typer(help="Database: migrations.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+app.add_typer(apps_app, name="apps")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(custom_fields_app, name="custom-fields")
+app.add_typer(dev_app, name="dev")
+app.add_typer(webhooks_app, name="webhooks")
+app.command("worker")(worker)
 
 
 def _db() -> Database:

@@ -45,7 +45,17 @@ class Settings:
     timezone: str = "UTC"
     allow_private_webhooks: bool = False
     run_webhook_worker: bool = True
+    webhook_timeout: float = 5.0  # seconds per probe / delivery attempt
+    webhook_retry_base: float = 2.0  # backoff after the n-th failure: base * 2**(n-1), capped at retry_max
+    webhook_retry_max: float = 300.0
+    webhook_pause_after: int = 10  # consecutive failed attempts that pause a webhook
+    webhook_retention_days: int = 30  # pending events of a paused webhook are kept this long
+    webhook_poll_interval: float = 0.5
+    webhook_lease_seconds: float = 120.0  # a claimed outbox row is another worker's again after this
+    webhook_concurrency: int = 8  # webhooks delivered in parallel by one worker
     log_level: str = "info"
+    oauth_private_key_file: str = ""  # PEM RSA key for access tokens; empty = generated in data_dir
+    unsafe_test_clock: bool = False  # tests only: POST /__test__/clock moves the server clock
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -70,7 +80,17 @@ class Settings:
             timezone=_env("TIMEZONE", "UTC"),
             allow_private_webhooks=_env_bool("ALLOW_PRIVATE_WEBHOOKS", False),
             run_webhook_worker=_env_bool("WEBHOOK_WORKER", True),
+            webhook_timeout=float(_env("WEBHOOK_TIMEOUT", "5") or 5),
+            webhook_retry_base=float(_env("WEBHOOK_RETRY_BASE", "2") or 2),
+            webhook_retry_max=float(_env("WEBHOOK_RETRY_MAX", "300") or 300),
+            webhook_pause_after=_env_int("WEBHOOK_PAUSE_AFTER", 10),
+            webhook_retention_days=_env_int("WEBHOOK_RETENTION_DAYS", 30),
+            webhook_poll_interval=float(_env("WEBHOOK_POLL_INTERVAL", "0.5") or 0.5),
+            webhook_lease_seconds=float(_env("WEBHOOK_LEASE_SECONDS", "120") or 120),
+            webhook_concurrency=_env_int("WEBHOOK_CONCURRENCY", 8),
             log_level=_env("LOG_LEVEL", "info"),
+            oauth_private_key_file=_env("OAUTH_PRIVATE_KEY_FILE", ""),
+            unsafe_test_clock=_env_bool("UNSAFE_TEST_CLOCK", False),
         )
 
     @property

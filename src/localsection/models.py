@@ -293,6 +293,7 @@ class Cost(Base):
     minutes: Mapped[int] = mapped_column(Integer, default=0)
     money_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     comment: Mapped[str] = mapped_column(Text, default="")
+    comment_folded: Mapped[str] = mapped_column(Text, default="")  # casefolded comment for the `has` filter
     date: Mapped[dt.date] = mapped_column(Date)
     is_timer: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import delete, insert, select
 
-from localsection import errors
+from localsection import access, errors
 from localsection.ctx import Ctx
 from localsection.models import ProjectTag, Tag, TagGroup, TaskTag
 
@@ -15,13 +15,15 @@ def resolve(ctx: Ctx, applies_to: str, refs: list[str]) -> list[Tag]:
     """Tags of `applies_to` ("task"/"project") by id or exact title; unknown -> 16 Tag is invalid + that ref.
 
     A title shared by tags of several groups is ambiguous and also refused (titles must be unique).
+    Tags of private groups do not exist for client-team users and guests.
     """
     if not refs:
         return []
-    rows = ctx.db.execute(
-        select(Tag, TagGroup).join(TagGroup, TagGroup.id == Tag.group_id)
-        .where(Tag.account_id == ctx.account_id, TagGroup.applies_to == applies_to)
-    ).all()
+    query = (select(Tag, TagGroup).join(TagGroup, TagGroup.id == Tag.group_id)
+             .where(Tag.account_id == ctx.account_id, TagGroup.applies_to == applies_to))
+    if access.in_client_team(ctx):
+        query = query.where(TagGroup.access == "public")
+    rows = ctx.db.execute(query).all()
     by_id = {str(t.id): t for t, _ in rows}
     by_title: dict[str, list[Tag]] = defaultdict(list)
     for t, _ in rows:
@@ -54,13 +56,18 @@ def change(ctx: Ctx, applies_to: str, object_id: int, plus: list[Tag], minus: li
            replace: bool = False) -> tuple[dict[str, str], dict[str, str]]:
     """Add `plus`, remove `minus` (or replace the whole set); return (old, new) as {id: title} maps.
 
-    Adding a tag of a status group removes the object's other tag of that group.
+    Adding a tag of a status group removes the object's other tag of that group. A replace by a
+    caller who cannot see private groups keeps the object's private tags (they are not the caller's to drop).
     """
     model, col = _link(applies_to)
     before = current(ctx, applies_to, object_id)
-    keep = [] if replace else [t for t in before if t not in minus]
     groups = {g.id: g for g in ctx.db.scalars(select(TagGroup).where(
-        TagGroup.id.in_({t.group_id for t in plus} | {t.group_id for t in keep})))}
+        TagGroup.id.in_({t.group_id for t in plus} | {t.group_id for t in before})))}
+    if replace:
+        hidden = access.in_client_team(ctx)
+        keep = [t for t in before if hidden and groups[t.group_id].access == "private"]
+    else:
+        keep = [t for t in before if t not in minus]
     for tag in plus:
         group = groups.get(tag.group_id)
         if group is not None and group.type == "status":

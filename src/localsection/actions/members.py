@@ -21,6 +21,34 @@ ROLE_ALIASES = {
 }
 
 
+# Roles only an owner or account admin may hand out.
+_ADMIN_GRANTED = frozenset({"account admin", "team admin", "department admin"})
+_CONTACT_FIELDS = {"phone": 64, "phone2": 64, "phone3": 64, "phone4": 64, "address": 255, "address2": 255}
+
+
+def _opt(p: Params, name: str, limit: int = 255) -> str:
+    """An optional text field: trimmed (a leading `+` decoded to a space goes too) and cut to the column size."""
+    return (p.text(name) or "").strip()[:limit]
+
+
+def _req(p: Params, name: str, limit: int = 255) -> str:
+    """A required text field; blank counts as missing (10 Field is required)."""
+    value = _opt(p, name, limit)
+    if not value:
+        raise errors.required(name)
+    return value
+
+
+def _email(p: Params) -> str:
+    """The required single `email`; malformed or comma-joined -> 11 Invalid email with the whole value."""
+    email = (p.text("email") or "").strip()
+    if not email:
+        raise errors.required("email")
+    if len(email) > 254 or not valid_email(email):
+        raise errors.invalid_email(email)
+    return email
+
+
 def _teams(ctx: Ctx) -> dict[int, Team]:
     return {t.id: t for t in ctx.db.scalars(select(Team).where(Team.account_id == ctx.account_id))}
 
@@ -57,20 +85,21 @@ def _team_by_title(ctx: Ctx, title: str, *, create: bool, client: bool = False) 
 def add_user(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Invite a user; an e-mail that is already a member returns that user unchanged."""
     access.require_write(ctx)
-    email = p.req_text("email").strip()
-    if not valid_email(email):
-        raise errors.invalid_email(email)
+    email = _email(p).lower()
     existing = ctx.db.scalars(select(User).where(User.account_id == ctx.account_id,
-                                                 User.email == email.lower())).first()
+                                                 User.email == email)).first()
     if existing is not None:
         return render.ok_data(rm.full_user(ctx, existing, _teams(ctx)))
+    role = ROLE_ALIASES.get(_opt(p, "role").lower(), "user")
+    if role in _ADMIN_GRANTED and not access.is_admin(ctx):
+        raise errors.access_denied("role")
     first, last = names_from_email(email)
-    group = p.text("group")
-    team_id = _team_by_title(ctx, group.strip(), create=True).id if group else ctx.user.team_id
-    user = User(account_id=ctx.account_id, email=email.lower(),
-                first_name=p.text("first_name") or first, last_name=p.text("last_name") or last,
-                title=p.text("title") or "", department=p.text("department") or "", team_id=team_id,
-                role=ROLE_ALIASES.get((p.text("role") or "user").strip().lower(), "user"),
+    group = _opt(p, "group")
+    # An unknown team name creates that team, as the web UI's invite form does.
+    team_id = _team_by_title(ctx, group, create=True).id if group else ctx.user.team_id
+    user = User(account_id=ctx.account_id, email=email,
+                first_name=_opt(p, "first_name") or first[:255], last_name=_opt(p, "last_name") or last[:255],
+                title=_opt(p, "title"), department=_opt(p, "department"), team_id=team_id, role=role,
                 rate=ctx.account.default_rate, created_at=ctx.now())
     ctx.db.add(user)
     ctx.db.flush()
@@ -87,7 +116,7 @@ def get_user_groups(ctx: Ctx, p: Params) -> dict[str, Any]:
 def add_user_group(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create a team unless one has this title (then that one is returned)."""
     access.require_write(ctx)
-    title = p.req_text("title").strip()
+    title = _req(p, "title")
     return render.ok_data(rm.team(_team_by_title(ctx, title, create=True, client=bool(p.flag("client")))))
 
 
@@ -107,18 +136,15 @@ def get_contacts(ctx: Ctx, p: Params) -> dict[str, Any]:
 def add_contact(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create a contact (no invitation); `group` names a folder, created when new."""
     access.require_write(ctx)
-    email = p.req_text("email").strip()
-    name = p.req_text("name").strip()
-    if not valid_email(email):
-        raise errors.invalid_email(email)
+    email = _email(p)
+    name = _req(p, "name", limit=511)
     first, _, last = name.partition(" ")
-    group = (p.text("group") or "DEFAULT").strip()
+    group = _opt(p, "group") or "DEFAULT"
     preset = group.upper() if group.upper() in rm.PRESET_CONTACT_FOLDERS else None
     folder_id = None if preset else _contact_folder(ctx, group).id
-    c = Contact(account_id=ctx.account_id, email=email, first_name=first, last_name=last.strip(),
-                title=p.text("title") or "", preset_folder=preset, folder_id=folder_id,
-                created_at=ctx.now(),
-                **{k: p.text(k) or "" for k in ("phone", "phone2", "phone3", "phone4", "address", "address2")})
+    c = Contact(account_id=ctx.account_id, email=email, first_name=first[:255], last_name=last.strip()[:255],
+                title=_opt(p, "title"), preset_folder=preset, folder_id=folder_id, created_at=ctx.now(),
+                **{k: _opt(p, k, limit) for k, limit in _CONTACT_FIELDS.items()})
     ctx.db.add(c)
     ctx.db.flush()
     return render.ok_data(rm.contact(c, _folders(ctx)))
@@ -144,7 +170,7 @@ def get_contact_groups(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("add_contact_group", scope="contacts_write")
 def add_contact_group(ctx: Ctx, p: Params) -> dict[str, Any]:
     access.require_write(ctx)
-    title = p.req_text("title").strip()
+    title = _req(p, "title")
     if title.upper() in rm.PRESET_CONTACT_FOLDERS:
         idx = rm.PRESET_CONTACT_FOLDERS.index(title.upper())
         return render.ok_data(rm.preset_contact_folders()[idx])

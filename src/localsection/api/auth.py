@@ -69,8 +69,14 @@ def default_account(db: Session, settings: Settings) -> Account | None:
 # -- admin key: MD5 hash parameter (§2.1) --------------------------------------------------------
 
 def _php_urlencode(pairs: list[tuple[str, str]], space_plus: bool) -> str:
-    quote = urllib.parse.quote_plus if space_plus else urllib.parse.quote
-    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+    """PHP http_build_query: urlencode (RFC 1738, `~` encoded too) or rawurlencode (RFC 3986)."""
+    if space_plus:
+        def quote(s: str) -> str:
+            return urllib.parse.quote_plus(s, safe="").replace("~", "%7E")
+    else:
+        def quote(s: str) -> str:
+            return urllib.parse.quote(s, safe="")
+    return "&".join(f"{quote(k)}={quote(v)}" for k, v in pairs)
 
 
 def md5_candidates(params: Params) -> list[str]:
@@ -80,6 +86,9 @@ def md5_candidates(params: Params) -> list[str]:
     both = query + [(k, v) for k, v in params.body_pairs if k != "hash"]
     out = [
         raw,
+        # Postman hashes raw values but sends a literal `+` as is (PM add_contact `phone=+1 345...`),
+        # so also try the query with %-escapes decoded and `+` left alone.
+        urllib.parse.unquote(raw, errors="replace"),
         "&".join(f"{k}={v}" for k, v in query),
         "&".join(f"{k}={v}" for k, v in both),
         _php_urlencode(both, space_plus=True),

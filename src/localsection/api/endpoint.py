@@ -17,6 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 from localsection import errors
 from localsection.api import auth
 from localsection.api.params import Params, UploadedPart
+from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
 from localsection.errors import ApiError, AuthError
@@ -51,6 +52,7 @@ class ApiEndpoint:
     def __init__(self, state: AppState, kind: str) -> None:
         self.state = state
         self.kind = kind
+        self.limiter = RateLimiter(state.settings.rate_limit_per_second, state.settings.rate_limit_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.state.settings.max_body_bytes
@@ -92,6 +94,8 @@ class ApiEndpoint:
     async def _dispatch(self, request: Request, params: Params) -> Response:
         query_action = next((v for k, v in params.query_pairs if k == "action"), None)
         name = (query_action if query_action is not None else params.text("action")) or ""
+        if not name.strip():
+            return json_response(ApiError(1, "Action is required").body())
         spec = lookup(name.strip())
         if spec is None:
             return json_response(errors.action_invalid().body())
@@ -106,6 +110,10 @@ class ApiEndpoint:
             return json_response(exc.body())
         except AuthError as exc:
             return json_response(exc.body(), exc.http_status, exc.headers)
+        except Exception:
+            # A bug must still answer JSON: the SDK reports a non-JSON body as "Invalid response body".
+            log.exception("action %s failed", name.strip())
+            return json_response({"status": "error", "message": "Internal server error"}, 500)
         if isinstance(result, Response):
             return result
         return json_response(result)
@@ -121,6 +129,8 @@ class ApiEndpoint:
                 caller = auth.authenticate_admin(db, account, params, headers["authorization"], name, settings)
             else:
                 caller = self._authenticate_token(db, account, params, headers["authorization"])
+            # One bucket per account and credential: the admin key, or one user's tokens.
+            self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
             authorize(spec, caller)
             apply_legacy_page(params)
             ctx = Ctx(db=db, settings=settings, account=caller.account, user=caller.user,

@@ -46,6 +46,7 @@ class Params:
         """Merge form-style pairs: `k[]` collects a list, a plain repeat keeps the last value."""
         lists: dict[str, list[str]] = {}
         for key, value in pairs:
+            value = value.replace("\x00", "")  # PostgreSQL text cannot hold NUL; never worth a 500
             opt = _OPTION_KEY.match(key)
             if opt:
                 self.values.setdefault("options", {})
@@ -176,7 +177,7 @@ def _scalar(value: Any) -> str:
         import orjson
 
         return orjson.dumps(value).decode()
-    return str(value)
+    return str(value).replace("\x00", "")
 
 
 def parse_date(value: str, name: str) -> dt.date:

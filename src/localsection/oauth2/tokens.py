@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import threading
@@ -27,15 +29,17 @@ ALL_SCOPES = (
 
 _lock = threading.Lock()
 _keys: dict[Path, rsa.RSAPrivateKey] = {}
+_derived: dict[tuple[int, str], bytes] = {}
 
 
 def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
-    """The RSA key in the data directory, generated (mode 0600) on first use."""
-    path = (settings.data_dir / "oauth_signing_key.pem").resolve()
+    """The configured RSA key (LOCALSECTION_OAUTH_PRIVATE_KEY_FILE), else the data directory's, made on first use."""
+    configured = bool(settings.oauth_private_key_file)
+    path = Path(settings.oauth_private_key_file or settings.data_dir / "oauth_signing_key.pem").resolve()
     with _lock:
         if path in _keys:
             return _keys[path]
-        if path.exists():
+        if configured or path.exists():
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
             assert isinstance(key, rsa.RSAPrivateKey)
         else:
@@ -48,6 +52,20 @@ def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
                 fh.write(pem)
         _keys[path] = key
         return key
+
+
+def derived_secret(settings: Settings, purpose: str) -> bytes:
+    """A 32-byte secret for `purpose` (e.g. signing web sessions) derived from the signing key.
+
+    Every process that shares the token key also shares these secrets, with no extra file to distribute.
+    """
+    key = signing_key(settings)
+    memo = (id(key), purpose)
+    if memo not in _derived:
+        der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        _derived[memo] = hmac.new(hashlib.sha256(der).digest(), purpose.encode(), hashlib.sha256).digest()
+    return _derived[memo]
 
 
 @dataclass(frozen=True)
@@ -77,8 +95,9 @@ def verify_access_token(db: Session, settings: Settings, token: str) -> AccessCl
     """Decode and check a token; any failure is a 401 whose text the SDK understands."""
     key = signing_key(settings).public_key()
     try:
+        # Time claims are checked below against the server clock (settable), not against PyJWT's time.time().
         claims = jwt.decode(token, key, algorithms=["RS256"], options={"verify_aud": False,
-                            "verify_exp": False, "verify_nbf": False})
+                            "verify_exp": False, "verify_nbf": False, "verify_iat": False})
     except jwt.PyJWTError:
         raise AuthError(401, "Access token is invalid") from None
     try:

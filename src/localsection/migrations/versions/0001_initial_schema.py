@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:35:01.322640
+Create Date: 2026-11-28 01:38:39.387935
 """
 from __future__ import annotations
 
@@ -433,6 +433,7 @@ def upgrade() -> None:
     sa.Column('minutes', sa.Integer(), nullable=False),
     sa.Column('money_cents', sa.BigInteger(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('comment_folded', sa.Text(), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('is_timer', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),

@@ -1,0 +1,135 @@
+"""Custom fields of tasks and projects: the two list actions, and the definition/value rules the CLI uses.
+
+Definitions are made per account by the operator (`localsection custom-fields create`); the API only lists
+them (get_task_custom_fields / get_project_custom_fields) and shows values with `extra=custom_fields`
+(render.custom_fields.custom_field_values).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from localsection import errors, render
+from localsection.api.params import Params, parse_date, parse_decimal
+from localsection.api.registry import action
+from localsection.ctx import Ctx
+from localsection.models import CustomField, CustomFieldValue, Project, Task, User
+from localsection.render import custom_fields as rcf
+
+TYPES = ("text", "number", "date", "select", "multiselect", "checkbox", "user", "link")
+APPLIES_TO = ("task", "project")
+_CHOICE_TYPES = ("select", "multiselect")
+_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class CustomFieldError(ValueError):
+    """A definition or value the operator gave is not acceptable (the message says why)."""
+
+
+def _definitions(ctx: Ctx, applies_to: str) -> dict[str, Any]:
+    rows = ctx.db.scalars(select(CustomField).where(CustomField.account_id == ctx.account_id,
+                                                    CustomField.applies_to == applies_to).order_by(CustomField.id))
+    return render.ok_data([rcf.definition(f) for f in rows])
+
+
+@action("get_task_custom_fields", scope="tasks_read")
+def get_task_custom_fields(ctx: Ctx, p: Params) -> dict[str, Any]:
+    """Custom field definitions of tasks."""
+    return _definitions(ctx, "task")
+
+
+@action("get_project_custom_fields", scope="projects_read")
+def get_project_custom_fields(ctx: Ctx, p: Params) -> dict[str, Any]:
+    """Custom field definitions of projects."""
+    return _definitions(ctx, "project")
+
+
+# -- definitions and values (CLI, integrators, tests) ------------------------------------------------
+
+def create_field(db: Session, account_id: int, applies_to: str, name: str, type_: str, descr: str = "",
+                 options: list[str] | None = None) -> CustomField:
+    """Define a field; choices are required for select/multiselect and refused for the other types."""
+    if applies_to not in APPLIES_TO:
+        raise CustomFieldError(f"--for must be one of: {', '.join(APPLIES_TO)} (got {applies_to!r})")
+    if type_ not in TYPES:
+        raise CustomFieldError(f"--type must be one of: {', '.join(TYPES)} (got {type_!r})")
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise CustomFieldError("--name must be 1 to 255 characters")
+    choices = list(dict.fromkeys(o.strip() for o in options or [] if o.strip()))
+    if type_ in _CHOICE_TYPES and not choices:
+        raise CustomFieldError(f"a {type_} field needs at least one --option")
+    if type_ not in _CHOICE_TYPES and choices:
+        raise CustomFieldError(f"--option is only for select and multiselect fields, not {type_}")
+    field = CustomField(account_id=account_id, applies_to=applies_to, name=name, type=type_, descr=descr,
+                        options=choices)
+    db.add(field)
+    db.flush()
+    return field
+
+
+def list_fields(db: Session, account_id: int) -> list[CustomField]:
+    return list(db.scalars(select(CustomField).where(CustomField.account_id == account_id)
+                           .order_by(CustomField.applies_to.desc(), CustomField.id)))
+
+
+def set_value(db: Session, account_id: int, field_id: int, object_id: int, value: str) -> Any:
+    """Store the value of a field on a task/project of the account (empty clears it); returns what is stored."""
+    field = db.scalars(select(CustomField).where(CustomField.id == field_id,
+                                                 CustomField.account_id == account_id)).first()
+    if field is None:
+        raise CustomFieldError(f"no custom field {field_id} in this account")
+    model = Task if field.applies_to == "task" else Project
+    if db.scalars(select(model.id).where(model.id == object_id, model.account_id == account_id)).first() is None:
+        raise CustomFieldError(f"no {field.applies_to} {object_id} in this account")
+    db.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id == field.id,
+                                              CustomFieldValue.object_id == object_id))
+    if value.strip() == "":
+        return None
+    stored = _parse_value(db, account_id, field, value.strip())
+    db.add(CustomFieldValue(field_id=field.id, object_id=object_id, value=stored))
+    db.flush()
+    return stored
+
+
+def _parse_value(db: Session, account_id: int, field: CustomField, value: str) -> Any:
+    """Check a value against the field type and return its stored JSON form."""
+    kind = field.type
+    try:
+        if kind == "number":
+            return format(parse_decimal(value, field.name).normalize(), "f")
+        if kind == "date":
+            return render.date(parse_date(value, field.name))
+    except errors.ApiError:
+        raise CustomFieldError(f"{value!r} is not a valid {kind}") from None
+    if kind in _CHOICE_TYPES:
+        picked = [value] if kind == "select" else list(dict.fromkeys(v.strip() for v in value.split(",")
+                                                                     if v.strip()))
+        unknown = [v for v in picked if v not in field.options]
+        if unknown:
+            raise CustomFieldError(f"{unknown[0]!r} is not an option of {field.name} "
+                                   f"(options: {', '.join(field.options)})")
+        return picked[0] if kind == "select" else picked
+    if kind == "checkbox":
+        if value.lower() not in _TRUE + _FALSE:
+            raise CustomFieldError(f"{value!r} is not a checkbox value (1/0, true/false)")
+        return 1 if value.lower() in _TRUE else 0
+    if kind == "user":
+        return _user_id(db, account_id, value)
+    if kind == "link" and not _URL.match(value):
+        raise CustomFieldError(f"{value!r} is not an http(s) link")
+    return value
+
+
+def _user_id(db: Session, account_id: int, ref: str) -> int:
+    cond = User.id == int(ref) if ref.isdigit() and len(ref) < 19 else User.email == ref.lower()
+    user = db.scalars(select(User).where(User.account_id == account_id, User.is_active.is_(True), cond)).first()
+    if user is None:
+        raise CustomFieldError(f"no active user {ref!r} in this account")
+    return user.id

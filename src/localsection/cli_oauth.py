@@ -1,0 +1,117 @@
+"""`localsection apps …` (OAuth2 app registrations) and `localsection tokens issue` (tokens for integrators' tests)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from localsection import accounts, bootstrap
+from localsection.config import Settings
+from localsection.db import Database
+from localsection.models import User
+from localsection.oauth2 import apps, refresh, tokens
+
+apps_app = typer.Typer(help="OAuth2 apps: register, list, delete.", no_args_is_help=True)
+tokens_app = typer.Typer(help="OAuth2 tokens: issue one without the browser flow.", no_args_is_help=True)
+
+
+def _db() -> Database:
+    db = Database(Settings.from_env())
+    bootstrap.upgrade(db)
+    return db
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _show(data: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            typer.echo(f"{key}: {value}")
+
+
+def _account_url(settings: Settings, name: str) -> str:
+    from localsection.cli import _url  # late: cli imports this module to register the commands
+
+    return _url(settings, name)
+
+
+@apps_app.command("create")
+def apps_create(account: str = typer.Option(..., "--account", help="Account name."),
+                name: str = typer.Option(..., "--name", help="App title shown on the consent page."),
+                redirect_uri: list[str] = typer.Option(..., "--redirect-uri", help="Allowed redirect URI (repeat)."),
+                json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Register an app; prints client_id and client_secret (the secret is shown only this once)."""
+    db = _db()
+    try:
+        with db.session() as s:
+            created = apps.create(s, accounts.get_account(s, account), name, redirect_uri)
+            data = {"client_id": created.app.client_id, "client_secret": created.client_secret}
+    except (accounts.AccountError, apps.AppError) as exc:
+        _fail(str(exc))
+    _show(data, json_out)
+
+
+@apps_app.command("list")
+def apps_list(account: str = typer.Option(..., "--account"), json_out: bool = typer.Option(False, "--json")) -> None:
+    """The account's apps (secrets are never shown again)."""
+    db = _db()
+    try:
+        with db.session(write=False) as s:
+            rows = [{"client_id": a.client_id, "name": a.name, "redirect_uris": list(a.redirect_uris),
+                     "created_at": a.created_at.strftime("%Y-%m-%d %H:%M")}
+                    for a in apps.list_apps(s, accounts.get_account(s, account))]
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    if json_out:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['client_id']}  {row['name']}  {' '.join(row['redirect_uris'])}")
+
+
+@apps_app.command("delete")
+def apps_delete(client_id: str, account: str = typer.Option(..., "--account")) -> None:
+    """Delete an app; every token issued through it stops working at once."""
+    db = _db()
+    try:
+        with db.session() as s:
+            apps.delete(s, accounts.get_account(s, account), client_id)
+    except (accounts.AccountError, apps.AppError) as exc:
+        _fail(str(exc))
+    typer.echo("app deleted")
+
+
+@tokens_app.command("issue")
+def tokens_issue(account: str = typer.Option(..., "--account"), email: str = typer.Option(..., "--email"),
+                 scopes: str = typer.Option(",".join(tokens.ALL_SCOPES), "--scopes", help="Comma-separated."),
+                 client_id: str | None = typer.Option(None, "--client-id", help="An app of this account."),
+                 json_out: bool = typer.Option(False, "--json")) -> None:
+    """Issue an access + refresh token for a user: the same body as /oauth2/token."""
+    wanted = [s.strip() for s in scopes.replace(" ", ",").split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in tokens.ALL_SCOPES]
+    if unknown or not wanted:
+        _fail(f"unknown scopes: {', '.join(unknown)}" if unknown else "no scopes given")
+    db = _db()
+    try:
+        with db.session() as s:
+            acc = accounts.get_account(s, account)
+            user = s.scalars(select(User).where(User.account_id == acc.id, User.email == email.strip().lower(),
+                                                User.is_active.is_(True))).first()
+            if user is None:
+                raise accounts.AccountError(f"no active user {email} in account {acc.name}")
+            app = apps.by_client_id(s, client_id) if client_id else apps.internal_app(s, acc)
+            if app is None or app.account_id != acc.id:
+                raise accounts.AccountError(f"no app {client_id} in account {acc.name}")
+            body = refresh.issue_pair(s, db.settings, app, user, [x for x in tokens.ALL_SCOPES if x in wanted],
+                                      account_url=_account_url(db.settings, acc.name))
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    _show(body, json_out)

@@ -1,0 +1,240 @@
+"""The `filter` query language of search_tasks, get_costs and get_costs_total (PROTOCOL.md §5), compiled to SQL.
+
+Each action declares its own fields; the text is parsed by a lark LALR grammar and turned into one SQLAlchemy
+boolean expression, so filtering always happens in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from sqlalchemy import ColumnElement, and_, false, or_
+
+from localsection.errors import ApiError
+
+Kind = Literal["int", "str", "date", "datetime"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A filterable field: its type and the SQL column it compiles to ("str" columns must be case-folded)."""
+
+    kind: Kind
+    column: Any
+
+
+# Keywords are string terminals, so lark only takes them in their exact lowercase spelling; `HAS` or `AND`
+# lexes as a field name and is then rejected by the parser at its position.
+_GRAMMAR = r"""
+?start: or_expr
+?or_expr: and_expr (_OR and_expr)*
+?and_expr: _primary (_AND _primary)*
+_primary: _LPAR or_expr _RPAR | condition
+?condition: FIELD OP value                               -> compare
+          | FIELD _HAS value                             -> has
+          | FIELD _IN _LPAR value (_COMMA value)* _RPAR  -> in_list
+?value: INT | STRING | BARE_DATE
+
+_OR: "or"
+_AND: "and"
+_IN: "in"
+_HAS: "has"
+_LPAR: "("
+_RPAR: ")"
+_COMMA: ","
+OP: /!\s*=/ | ">=" | "<=" | "=" | ">" | "<"
+BARE_DATE.2: /\d{1,2}\.\d{1,2}\.\d{4}/ | /\d{4}-\d{1,2}-\d{1,2}/
+INT: /\d+/
+STRING: /'(?:[^'\\]|\\.)*'/ | /"(?:[^"\\]|\\.)*"/
+FIELD: /[A-Za-z_][A-Za-z0-9_]*/
+
+%import common.WS
+%ignore WS
+"""
+
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=False, maybe_placeholders=False)
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_MAX_LENGTH = 10_000
+_MAX_DEPTH = 64
+_INT_MAX = 2**63 - 1
+
+
+def invalid(message: str) -> ApiError:
+    """11 Filter is invalid, with a short message pointing at the problem."""
+    return ApiError(11, "Filter is invalid", message)
+
+
+def compile_filter(text: str, fields: Mapping[str, Field], tz: ZoneInfo) -> ColumnElement[bool]:
+    """Parse `text` and compile it against `fields`; any problem raises 11 Filter is invalid."""
+    if len(text) > _MAX_LENGTH:
+        raise invalid(f"filter is longer than {_MAX_LENGTH} characters")
+    if _nesting(text) > _MAX_DEPTH:
+        raise invalid(f"more than {_MAX_DEPTH} nested parentheses")
+    try:
+        tree = _PARSER.parse(text)
+    except UnexpectedInput as exc:
+        raise invalid(_syntax_message(exc, text)) from None
+    except LarkError as exc:  # pragma: no cover - lark raises UnexpectedInput for every input error
+        raise invalid(str(exc).splitlines()[0]) from None
+    return _Compiler(fields, tz).node(tree)
+
+
+def _nesting(text: str) -> int:
+    """Upper bound of parenthesis depth (quotes ignored: it only guards the recursion of the compiler)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _syntax_message(exc: UnexpectedInput, text: str) -> str:
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        return "unexpected end of filter" if text.strip() else "filter is empty"
+    if isinstance(exc, UnexpectedToken):
+        return f"unexpected '{exc.token}' at column {exc.column}"
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if 0 <= pos < len(text) else "?"
+        if ch in "'\"":
+            return f"unterminated string at column {exc.column}"
+        return f"unexpected '{ch}' at column {exc.column}"
+    return "syntax error"  # pragma: no cover
+
+
+class _Compiler:
+    """Walks the parse tree, checks each field/operator/value and builds the SQL expression."""
+
+    def __init__(self, fields: Mapping[str, Field], tz: ZoneInfo) -> None:
+        self.fields = fields
+        self.tz = tz
+
+    def node(self, tree: Tree[Token] | Token) -> ColumnElement[bool]:
+        assert isinstance(tree, Tree)
+        if tree.data == "or_expr":
+            return or_(*(self.node(child) for child in tree.children))
+        if tree.data == "and_expr":
+            return and_(*(self.node(child) for child in tree.children))
+        name_tok = tree.children[0]
+        assert isinstance(name_tok, Token)
+        field = self.field(name_tok)
+        values = [c for c in tree.children[1:] if isinstance(c, Token) and c.type != "OP"]
+        if tree.data == "in_list":
+            return self.in_list(name_tok, field, values)
+        if tree.data == "has":
+            return self.has(name_tok, field, values[0])
+        op_tok = tree.children[1]
+        assert isinstance(op_tok, Token)
+        return self.compare(name_tok, field, _op(op_tok), values[0])
+
+    def field(self, tok: Token) -> Field:
+        field = self.fields.get(str(tok))
+        if field is None:
+            raise invalid(f"unknown field '{tok}' at column {tok.column}")
+        return field
+
+    def in_list(self, name: Token, field: Field, values: list[Token]) -> ColumnElement[bool]:
+        if field.kind != "int":
+            raise _operator_error("in", name)
+        ids = sorted({_int(name, v) for v in values})
+        return field.column.in_(ids)  # type: ignore[no-any-return]
+
+    def has(self, name: Token, field: Field, value: Token) -> ColumnElement[bool]:
+        if field.kind != "str":
+            raise _operator_error("has", name)
+        needle = _string(name, value).casefold()
+        if needle == "":
+            return field.column.is_not(None)  # type: ignore[no-any-return]
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return field.column.like(pattern, escape="\\")  # type: ignore[no-any-return]
+
+    def compare(self, name: Token, field: Field, op: str, value: Token) -> ColumnElement[bool]:
+        if field.kind == "int":
+            if op != "=":
+                raise _operator_error(op, name)
+            return field.column == _int(name, value)  # type: ignore[no-any-return]
+        if field.kind == "str":
+            if op != "=":
+                raise _operator_error(op, name)
+            return field.column == _string(name, value).casefold()  # type: ignore[no-any-return]
+        day = _date(name, value)
+        if field.kind == "date":
+            return _date_compare(field.column, op, day, day + dt.timedelta(days=1))
+        return _date_compare(field.column, op, self.day_start(day), self.day_start(day + dt.timedelta(days=1)))
+
+    def day_start(self, day: dt.date) -> dt.datetime:
+        """Local midnight of `day` in the account zone, as the naive UTC timestamp the rows are stored in."""
+        local = dt.datetime.combine(day, dt.time(), tzinfo=self.tz)
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _date_compare(column: Any, op: str, start: Any, end: Any) -> ColumnElement[bool]:
+    """Compare the calendar day [start, end) so that an index on the column is usable; NULL never matches."""
+    if op == "=":
+        return and_(column >= start, column < end)
+    if op == "!=":
+        return and_(column.is_not(None), or_(column < start, column >= end))
+    if op == ">":
+        return column >= end  # type: ignore[no-any-return]
+    if op == ">=":
+        return column >= start  # type: ignore[no-any-return]
+    if op == "<":
+        return column < start  # type: ignore[no-any-return]
+    if op == "<=":
+        return column < end  # type: ignore[no-any-return]
+    return false()  # pragma: no cover - the grammar admits no other operator
+
+
+def _op(tok: Token) -> str:
+    text = str(tok)
+    return "!=" if text.startswith("!") else text
+
+
+def _operator_error(op: str, name: Token) -> ApiError:
+    return invalid(f"operator '{op}' is not allowed for '{name}' at column {name.column}")
+
+
+def _unquote(value: Token) -> str:
+    return _ESCAPE.sub(r"\1", str(value)[1:-1])
+
+
+def _int(name: Token, value: Token) -> int:
+    text = _unquote(value).strip() if value.type == "STRING" else str(value)
+    if not text.isdigit() or int(text) > _INT_MAX:
+        raise invalid(f"'{name}' expects an integer, got {value} at column {value.column}")
+    return int(text)
+
+
+def _string(name: Token, value: Token) -> str:
+    if value.type != "STRING":
+        raise invalid(f"'{name}' expects a quoted string, got {value} at column {value.column}")
+    return _unquote(value)
+
+
+def _date(name: Token, value: Token) -> dt.date:
+    if value.type != "STRING":
+        raise invalid(f"date must be quoted: {value} at column {value.column}")
+    text = _unquote(value).strip()
+    m = _DMY.match(text)
+    parts = (m.group(3), m.group(2), m.group(1)) if m else None
+    if parts is None:
+        m = _ISO.match(text)
+        parts = (m.group(1), m.group(2), m.group(3)) if m else None
+    try:
+        if parts is not None:
+            return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        pass
+    raise invalid(f"invalid date {value} for '{name}' at column {value.column}")

@@ -1,0 +1,36 @@
+"""The event object of get_events and of webhook payloads (PROTOCOL.md §7.3, §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from localsection import access
+from localsection.ctx import Ctx
+from localsection.models import Event, User
+from localsection.render import datetime_min, sid
+from localsection.render.members import user_ref
+
+
+def event_object(ctx: Ctx, row: Event, users: dict[int, User]) -> dict[str, Any]:
+    """{action, object{type,id,page}, date_added, user_from, new?, old?}; empty new/old are omitted."""
+    out: dict[str, Any] = {
+        "action": row.action,
+        "object": {"type": row.object_type, "id": sid(row.object_id), "page": row.page},
+        "date_added": datetime_min(ctx.local(row.date_added)),
+    }
+    user = users.get(row.user_id)
+    if user is not None:
+        out["user_from"] = user_ref(user)
+    if row.new:
+        out["new"] = row.new
+    if row.old:
+        out["old"] = row.old
+    return out
+
+
+def render_events(ctx: Ctx, rows: Iterable[Event]) -> list[dict[str, Any]]:
+    """Event objects in the given order; actors bulk-loaded in one query."""
+    rows = list(rows)
+    users = access.users_by_id(ctx.db, ctx.account_id, {r.user_id for r in rows})
+    return [event_object(ctx, r, users) for r in rows]

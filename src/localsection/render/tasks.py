@@ -1,0 +1,328 @@
+"""The task object (PROTOCOL.md §3.3): one bulk renderer that loads every related row with IN queries.
+
+The number of statements does not depend on the number of tasks: each kind of related row
+(children, users, projects, parents, tags, subscribers, files, comments, relations, custom
+fields) is one query over the whole id set (very large sets travel as one array parameter).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute
+
+from localsection import access
+from localsection.ctx import Ctx
+from localsection.models import (
+    Comment,
+    Project,
+    StoredFile,
+    Tag,
+    TagGroup,
+    Task,
+    TaskRelation,
+    TaskSubscriber,
+    TaskTag,
+    User,
+)
+from localsection.render import comments as rc
+from localsection.render import date, datetime_min, number, project_ref, put, sid, task_page, task_ref
+from localsection.render.custom_fields import custom_field_values
+from localsection.render.files import task_file
+from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
+
+# Above this many ids a list travels as one array/JSON parameter instead of one bind per id
+# (PostgreSQL and SQLite both cap the number of bind parameters of a statement).
+_INLINE_IDS = 500
+COMMENTS_SHOWN = 5
+TEXT_EXTRAS = frozenset({"text", "html"})
+
+
+def ids_in(ctx: Ctx, column: InstrumentedAttribute[Any] | ColumnElement[Any], ids: Collection[int],
+           ) -> ColumnElement[bool]:
+    """`column IN ids` that stays one statement with one parameter however many ids there are."""
+    values = sorted(set(ids))
+    if len(values) <= _INLINE_IDS:
+        return column.in_(values)
+    if ctx.db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", values, type_=ARRAY(BigInteger), unique=True))
+    each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
+@dataclass
+class _Related:
+    """Everything the task objects of one response refer to, keyed by id."""
+
+    users: dict[int, User] = field(default_factory=dict)
+    projects: dict[int, Project] = field(default_factory=dict)
+    parents: dict[int, Task] = field(default_factory=dict)
+    children: dict[int, list[Task]] = field(default_factory=dict)
+    tags: dict[int, dict[str, str]] = field(default_factory=dict)
+    subscribers: dict[int, list[int]] = field(default_factory=dict)
+    files: dict[int, list[StoredFile]] = field(default_factory=dict)
+    comments: dict[int, list[Comment]] = field(default_factory=dict)
+    rel_from: dict[int, list[tuple[str, Task]]] = field(default_factory=dict)
+    rel_to: dict[int, list[tuple[str, Task]]] = field(default_factory=dict)
+    custom: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    user_refs: dict[int, dict[str, str]] = field(default_factory=dict)
+    project_refs: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def user(self, user_id: int) -> dict[str, str]:
+        ref = self.user_refs.get(user_id)
+        if ref is None:
+            u = self.users.get(user_id)
+            ref = user_ref(u) if u else rc.unknown_user(user_id)
+            self.user_refs[user_id] = ref
+        return ref
+
+    def project(self, project_id: int) -> dict[str, str]:
+        ref = self.project_refs.get(project_id)
+        if ref is None:
+            p = self.projects.get(project_id)
+            ref = project_ref(project_id, p.name if p else "")
+            self.project_refs[project_id] = ref
+        return ref
+
+
+def load_children(ctx: Ctx, rows: Iterable[Task], *, active_only: bool) -> dict[int, list[Task]]:
+    """Visible subtasks and sub-subtasks of `rows` by parent id (two queries: one per level)."""
+    out: dict[int, list[Task]] = defaultdict(list)
+    parent_ids = [t.id for t in rows if t.depth < 2]
+    for _level in range(2):
+        if not parent_ids:
+            break
+        q = select(Task).where(ids_in(ctx, Task.parent_id, parent_ids), access.task_filter(ctx))
+        if active_only:
+            q = q.where(Task.status == "active")
+        found = list(ctx.db.scalars(q.order_by(Task.id)))
+        for t in found:
+            assert t.parent_id is not None
+            out[t.parent_id].append(t)
+        parent_ids = [t.id for t in found if t.depth < 2]
+    return out
+
+
+def _load(ctx: Ctx, tasks: list[Task], extra: Collection[str], rel: _Related, *, with_parent: bool) -> None:
+    """Fill `rel` for `tasks` (already including any children)."""
+    ids = [t.id for t in tasks]
+    wants_text = bool(TEXT_EXTRAS & set(extra))
+    user_ids: set[int] = set()
+    for t in tasks:
+        user_ids.add(t.user_from_id)
+        if t.user_to_id is not None:
+            user_ids.add(t.user_to_id)
+        if wants_text:
+            user_ids.update(int(i) for i in (t.mentions or []) if str(i).isdigit())
+    if with_parent:
+        wanted = {t.parent_id for t in tasks if t.parent_id is not None}
+        if wanted:
+            rel.parents = {p.id: p for p in ctx.db.scalars(
+                select(Task).where(ids_in(ctx, Task.id, wanted), Task.account_id == ctx.account_id))}
+    if ids:
+        rel.tags = _tags(ctx, ids)
+        if "subscribers" in extra:
+            rel.subscribers = _subscribers(ctx, ids)
+            user_ids.update(u for us in rel.subscribers.values() for u in us)
+        if "files" in extra:
+            rel.files = _files(ctx, ids)
+        if "comments" in extra:
+            rel.comments = _comments(ctx, ids)
+            for cs in rel.comments.values():
+                for c in cs:
+                    user_ids.add(c.user_from_id)
+                    user_ids.update(int(i) for i in (c.mentions or []) if str(i).isdigit())
+        if "relations" in extra:
+            _relations(ctx, ids, rel)
+        if "custom_fields" in extra:
+            rel.custom = custom_field_values(ctx, "task", ids)
+    if user_ids:
+        rel.users = {u.id: u for u in ctx.db.scalars(
+            select(User).where(ids_in(ctx, User.id, user_ids), User.account_id == ctx.account_id))}
+    project_ids = {t.project_id for t in tasks}
+    if project_ids:
+        rel.projects = {p.id: p for p in ctx.db.scalars(
+            select(Project).where(ids_in(ctx, Project.id, project_ids), Project.account_id == ctx.account_id))}
+
+
+def _tags(ctx: Ctx, ids: list[int]) -> dict[int, dict[str, str]]:
+    q = (select(TaskTag.task_id, Tag.id, Tag.title).join(Tag, Tag.id == TaskTag.tag_id)
+         .where(ids_in(ctx, TaskTag.task_id, ids)).order_by(TaskTag.task_id, Tag.id))
+    if access.in_client_team(ctx):
+        q = q.join(TagGroup, TagGroup.id == Tag.group_id).where(TagGroup.access == "public")
+    out: dict[int, dict[str, str]] = defaultdict(dict)
+    for task_id, tag_id, title in ctx.db.execute(q):
+        out[task_id][str(tag_id)] = title
+    return out
+
+
+def _subscribers(ctx: Ctx, ids: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    q = (select(TaskSubscriber.task_id, TaskSubscriber.user_id).where(ids_in(ctx, TaskSubscriber.task_id, ids))
+         .order_by(TaskSubscriber.task_id, TaskSubscriber.user_id))
+    for task_id, user_id in ctx.db.execute(q):
+        out[task_id].append(user_id)
+    return out
+
+
+def _files(ctx: Ctx, ids: list[int]) -> dict[int, list[StoredFile]]:
+    """Files of the descriptions (not of comments)."""
+    out: dict[int, list[StoredFile]] = defaultdict(list)
+    q = (select(StoredFile).where(ids_in(ctx, StoredFile.task_id, ids), StoredFile.comment_id.is_(None),
+                                  StoredFile.account_id == ctx.account_id).order_by(StoredFile.id))
+    for f in ctx.db.scalars(q):
+        assert f.task_id is not None
+        out[f.task_id].append(f)
+    return out
+
+
+def _comments(ctx: Ctx, ids: list[int]) -> dict[int, list[Comment]]:
+    """The five newest visible comments of each task, newest first (one windowed query)."""
+    rank = func.row_number().over(partition_by=Comment.task_id,
+                                  order_by=(Comment.date_added.desc(), Comment.id.desc())).label("rn")
+    ranked = (select(Comment.id, rank).where(ids_in(ctx, Comment.task_id, ids), access.comment_filter(ctx))
+              .subquery())
+    q = (select(Comment).join(ranked, ranked.c.id == Comment.id).where(ranked.c.rn <= COMMENTS_SHOWN)
+         .order_by(Comment.task_id, ranked.c.rn))
+    out: dict[int, list[Comment]] = defaultdict(list)
+    for c in ctx.db.scalars(q):
+        out[c.task_id].append(c)
+    return out
+
+
+def _relations(ctx: Ctx, ids: list[int], rel: _Related) -> None:
+    """Predecessors (`from`) and successors (`to`) of each task; related tasks the caller cannot see are left out."""
+    links = list(ctx.db.execute(select(TaskRelation.from_task_id, TaskRelation.to_task_id, TaskRelation.type)
+                                .where(ids_in(ctx, TaskRelation.from_task_id, ids))))
+    links += list(ctx.db.execute(select(TaskRelation.from_task_id, TaskRelation.to_task_id, TaskRelation.type)
+                                 .where(ids_in(ctx, TaskRelation.to_task_id, ids))))
+    others = {a for a, _, _ in links} | {b for _, b, _ in links}
+    if not others:
+        return
+    tasks = {t.id: t for t in ctx.db.scalars(select(Task).where(ids_in(ctx, Task.id, others),
+                                                                access.visible_task_filter(ctx)))}
+    wanted = set(ids)
+    seen: set[tuple[int, int]] = set()
+    for a, b, kind in sorted(links, key=lambda x: (x[0], x[1])):
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        if b in wanted and a in tasks:
+            rel.rel_from.setdefault(b, []).append((kind, tasks[a]))
+        if a in wanted and b in tasks:
+            rel.rel_to.setdefault(a, []).append((kind, tasks[b]))
+
+
+def executive(t: Task, rel: _Related) -> dict[str, str]:
+    """user_to: a user, or the ANY / NOONE pseudo users."""
+    if t.user_to_any:
+        return ANY_EXECUTIVE
+    if t.user_to_id is None:
+        return NOONE_EXECUTIVE
+    return rel.user(t.user_to_id)
+
+
+def task_text(t: Task, users: dict[int, User], *, as_html: bool = False) -> str:
+    """The description with checklist and mentions rendered in (§3.2)."""
+    mentioned = rc.mentioned_users(t.mentions or [], users)
+    if as_html:
+        return rc.compose_html(t.text, t.todo or [], mentioned)
+    return rc.compose_text(t.text, t.todo or [], mentioned)
+
+
+def _task_obj(ctx: Ctx, t: Task, extra: Collection[str], rel: _Related, *, with_parent: bool,
+              child: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """One full task object, keys in the order of §3.3."""
+    page = task_page(t.project_id, t.id, t.top_id)
+    out: dict[str, Any] = {"id": sid(t.id), "name": t.name, "page": page, "status": t.status,
+                           "priority": str(t.priority), "user_from": rel.user(t.user_from_id),
+                           "user_to": executive(t, rel), "project": rel.project(t.project_id)}
+    parent = rel.parents.get(t.parent_id) if with_parent and t.parent_id is not None else None
+    if parent is not None:
+        out["parent"] = task_ref(parent)
+    if "html" in extra:
+        out["text"] = task_text(t, rel.users, as_html=True)
+    elif "text" in extra:
+        out["text"] = task_text(t, rel.users)
+    out["date_added"] = datetime_min(ctx.local(t.date_added))
+    if t.date_start is not None:
+        out["date_start"] = date(t.date_start)
+    if t.date_end is not None:
+        out["date_end"] = date(t.date_end)
+    put(out, "time_start", t.time_start)
+    put(out, "time_end", t.time_end)
+    if t.date_closed is not None and t.status == "done":
+        out["date_closed"] = datetime_min(ctx.local(t.date_closed))
+    put(out, "max_time", number(t.max_time))
+    put(out, "max_money", number(t.max_money))
+    put(out, "tags", rel.tags.get(t.id))
+    _extras(ctx, t, page, extra, rel, out)
+    put(out, "child", child)
+    if "custom_fields" in extra:
+        out["custom_fields"] = rel.custom.get(t.id, [])
+    return out
+
+
+def _extras(ctx: Ctx, t: Task, page: str, extra: Collection[str], rel: _Related, out: dict[str, Any]) -> None:
+    """subscribers, files, has_comments + comments, relations (PM: empty lists omitted, subscribers kept)."""
+    if "subscribers" in extra:
+        out["subscribers"] = [rel.user(u) for u in rel.subscribers.get(t.id, [])]
+    if "files" in extra:
+        put(out, "files", [task_file(f) for f in rel.files.get(t.id, [])])
+    if "comments" in extra:
+        comments = rel.comments.get(t.id, [])
+        out["has_comments"] = 1 if comments else 0
+        put(out, "comments", [rc.comment(ctx, c, page, rel.users) for c in comments])
+    if "relations" in extra:
+        links: dict[str, Any] = {}
+        put(links, "from", [{"type": k, "task": task_ref(o)} for k, o in rel.rel_from.get(t.id, [])])
+        put(links, "to", [{"type": k, "task": task_ref(o)} for k, o in rel.rel_to.get(t.id, [])])
+        put(out, "relations", links)
+
+
+def _reduced(t: Task, rel: _Related) -> dict[str, Any]:
+    """A get_task child: {id, name, page, status, priority[, child]}."""
+    out: dict[str, Any] = task_ref(t)
+    put(out, "child", [_reduced(c, rel) for c in rel.children.get(t.id, [])])
+    return out
+
+
+def render_tasks(ctx: Ctx, rows: list[Task], extra: Collection[str], *, reduced_children: bool = False,
+                 active_only: bool = False, with_parent: bool = False) -> list[dict[str, Any]]:
+    """Task objects for `rows` in order.
+
+    `extra` may hold text/html, files, comments, relations, subtasks, subscribers, custom_fields.
+    With `subtasks`, visible children (two levels) nest under `child` - full objects with the same
+    extras, or reduced ones for get_task; `active_only` drops done children. `with_parent` adds the
+    `parent` reference of subtasks (get_task, post_task, search_tasks); costs call it without.
+    """
+    extra = frozenset(extra)
+    rel = _Related()
+    if "subtasks" in extra:
+        rel.children = load_children(ctx, rows, active_only=active_only)
+    everyone = list(rows)
+    if not reduced_children:
+        everyone += [c for cs in rel.children.values() for c in cs]
+    _load(ctx, everyone, extra, rel, with_parent=with_parent)
+
+    def full(t: Task, top: bool) -> dict[str, Any]:
+        kids = rel.children.get(t.id)
+        child = None
+        if kids:
+            child = [_reduced(c, rel) for c in kids] if reduced_children else [full(c, False) for c in kids]
+        return _task_obj(ctx, t, extra, rel, with_parent=with_parent and top, child=child)
+
+    return [full(t, True) for t in rows]
+
+
+def render_task(ctx: Ctx, row: Task, extra: Collection[str], *, reduced_children: bool = True,
+                active_only: bool = False) -> dict[str, Any]:
+    """One task object as get_task / post_task / update_task return it (with `parent`, reduced children)."""
+    return render_tasks(ctx, [row], extra, reduced_children=reduced_children, active_only=active_only,
+                        with_parent=True)[0]

@@ -1,0 +1,334 @@
+"""Delivery from the transactional outbox: body, order, retries, pausing, re-enabling, crashes, two workers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from localsection import clock, events, webhooks
+from localsection.cli import app as cli_app
+from localsection.config import Settings
+from localsection.ctx import Ctx
+from localsection.models import Account, DeliveryAttempt, OutboxItem, User, Webhook
+from tests.compat.conftest import start_server
+from tests.factories import make_comment, make_project, make_task
+from tests.helpers import Api
+from tests.webhook_receiver import Receiver, running_receiver
+
+ALL_EVENTS = ["post_task", "update_task", "close_task", "delete_task", "post_comment", "update_comment",
+              "delete_comment", "post_project", "update_project", "reopen_task"]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as r:
+        yield r
+
+
+def fast(api: Api, **changes: Any) -> Settings:
+    """Worker settings for tests: tiny backoff so retries are due at once."""
+    return api.state.settings.with_(webhook_retry_base=0.001, webhook_retry_max=0.001, **changes)
+
+
+def record(api: Api, action: str, object_type: str, object_id: int, project_id: int,
+           new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> None:
+    """Write one event (and its outbox rows) the way every action does."""
+    with api.state.db.session() as s:
+        account = s.get(Account, api.account_id)
+        owner = s.get(User, api.owner_id)
+        assert account is not None and owner is not None
+        ctx = Ctx(db=s, settings=api.state.settings, account=account, user=owner)
+        events.record(ctx, action, object_type, object_id, f"/project/{project_id}/{object_id}/", project_id,
+                      new=new, old=old)
+
+
+def hook_row(api: Api, hook_id: int) -> Webhook:
+    with api.state.db.session(write=False) as s:
+        row = s.get(Webhook, hook_id)
+        assert row is not None
+        return row
+
+
+def run_until(worker: webhooks.Worker, predicate: Any, rounds: int = 400) -> None:
+    for _ in range(rounds):
+        if predicate():
+            return
+        if worker.run_once() == 0:
+            time.sleep(0.005)
+    assert predicate()
+
+
+def test_every_event_type_reaches_the_receiver_with_the_get_events_body(api: Api, receiver: Receiver) -> None:
+    hook_id = api.call("add_webhook", url=receiver.url, events=",".join(ALL_EVENTS), http_user="u",
+                       http_pass="p")["id"]
+    project = make_project(api, "Hooked")
+    task = make_task(api, project, "T")
+    comment = make_comment(api, task, "C")
+    pairs = [("post", "project", project), ("update", "project", project), ("post", "task", task),
+             ("update", "task", task), ("close", "task", task), ("reopen", "task", task),
+             ("delete", "task", task), ("post", "comment", comment), ("update", "comment", comment),
+             ("delete", "comment", comment)]
+    for action, kind, oid in pairs:
+        record(api, action, kind, oid, project, new={"title": "x"} if action == "update" else None,
+               old={"title": "y"} if action == "update" else None)
+    worker = webhooks.Worker(api.state.db, fast(api))
+    run_until(worker, lambda: len(receiver.deliveries()) >= len(pairs))
+    worker.drain()  # reopen matches two subscribed names but is delivered once
+    deliveries = receiver.deliveries()
+    assert len(deliveries) == len(pairs)
+    assert all(len(d.json()) == 1 for d in deliveries)  # one delivery per change
+    assert [(e["action"], e["object"]["type"]) for e in receiver.events()] == [(a, k) for a, k, _ in pairs]
+    assert receiver.events() == api.ok("get_events", period="1h")
+    first = deliveries[0]
+    assert first.headers["user-agent"] == "Worksection-Webhook"
+    assert first.headers["content-type"] == "application/json; charset=utf-8"
+    assert first.headers["authorization"] == "Basic " + base64.b64encode(b"u:p").decode()
+    assert hook_row(api, hook_id).consecutive_failures == 0
+    worker.stop()
+
+
+def test_only_subscribed_events_of_listed_projects_are_delivered(api: Api, receiver: Receiver) -> None:
+    wanted, ignored = make_project(api, "Wanted"), make_project(api, "Ignored")
+    api.ok("add_webhook", url=receiver.url, events="post_task", projects=str(wanted))
+    record(api, "post", "task", 1, ignored)
+    record(api, "update", "task", 2, wanted)
+    record(api, "post", "task", 3, wanted)
+    webhooks.Worker(api.state.db, fast(api)).drain()
+    assert [e["object"]["id"] for e in receiver.events()] == ["3"]
+
+
+def test_a_receiver_that_fails_then_recovers_gets_everything_in_order(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    receiver.fail_next = 4
+    for i in range(1, 7):
+        record(api, "post", "task", i, project)
+    worker = webhooks.Worker(api.state.db, fast(api))
+    run_until(worker, lambda: len([r for r in receiver.deliveries()]) >= 10)
+    ids = [r.json()[0]["object"]["id"] for r in receiver.deliveries()]
+    assert ids[:4] == ["1"] * 4  # the head is retried; nothing later overtakes it
+    assert ids[4:] == [str(i) for i in range(1, 7)]
+    assert hook_row(api, hook_id).consecutive_failures == 0
+    assert hook_row(api, hook_id).status == "active"
+
+
+def test_the_tenth_consecutive_failure_pauses_the_webhook_never_the_ninth(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    receiver.always_fail = True
+    record(api, "post", "task", 1, project)
+    record(api, "post", "task", 2, project)
+    worker = webhooks.Worker(api.state.db, fast(api))
+    run_until(worker, lambda: len(receiver.deliveries()) >= 9)
+    assert len(receiver.deliveries()) == 9
+    assert api.ok("get_webhooks")[0]["status"] == "active"
+    run_until(worker, lambda: len(receiver.deliveries()) >= 10)
+    assert api.ok("get_webhooks")[0]["status"] == "paused"
+    assert worker.drain() == 0  # a paused webhook gets no more attempts
+    assert len(receiver.deliveries()) == 10
+    # Kept events are delivered, in order, once the webhook is enabled again.
+    receiver.always_fail = False
+    record(api, "post", "task", 3, project)
+    assert webhooks.enable(api.state.db, hook_id)
+    run_until(worker, lambda: len(receiver.deliveries()) >= 13)
+    assert [r.json()[0]["object"]["id"] for r in receiver.deliveries()[10:]] == ["1", "2", "3"]
+    assert api.ok("get_webhooks")[0]["status"] == "active"
+
+
+def test_a_success_resets_the_failure_count(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    worker = webhooks.Worker(api.state.db, fast(api))
+    receiver.fail_next = 9
+    record(api, "post", "task", 1, project)
+    run_until(worker, lambda: len(receiver.deliveries()) >= 10)
+    assert hook_row(api, hook_id).consecutive_failures == 0
+    receiver.fail_next = 9
+    record(api, "post", "task", 2, project)
+    run_until(worker, lambda: len(receiver.deliveries()) >= 20)
+    assert hook_row(api, hook_id).status == "active"
+
+
+def test_a_slow_receiver_counts_as_a_failed_attempt(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    receiver.delay = 0.6
+    record(api, "post", "task", 1, project)
+    webhooks.Worker(api.state.db, fast(api, webhook_timeout=0.2)).run_once()
+    assert hook_row(api, hook_id).consecutive_failures == 1
+
+
+def test_every_attempt_is_logged_and_shown_by_the_cli(api: Api, receiver: Receiver,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    receiver.fail_next = 2
+    record(api, "post", "task", 1, project)
+    run_until(webhooks.Worker(api.state.db, fast(api)), lambda: len(receiver.deliveries()) >= 3)
+    with api.state.db.session(write=False) as s:
+        attempts = list(s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.webhook_id == hook_id)
+                                  .order_by(DeliveryAttempt.id)))
+    assert [(a.ok, a.response_code) for a in attempts] == [(False, 500), (False, 500), (True, 200)]
+    assert all(a.latency_ms >= 0 for a in attempts)
+    settings = api.state.settings
+    monkeypatch.setenv("LOCALSECTION_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("LOCALSECTION_DATABASE_URL", settings.database_url)
+    out = CliRunner().invoke(cli_app, ["webhooks", "log", str(hook_id), "--json"])
+    assert out.exit_code == 0, out.output
+    assert [(i["status"], i["response_code"]) for i in json.loads(out.output)] == [
+        ("failed", 500), ("failed", 500), ("ok", 200)]
+    text = CliRunner().invoke(cli_app, ["webhooks", "log", str(hook_id)]).output
+    assert "failed\t500" in text and "ok\t200" in text
+
+
+def test_the_cli_enables_a_paused_webhook(api: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    with api.state.db.session() as s:
+        row = s.get(Webhook, hook_id)
+        assert row is not None
+        row.status, row.consecutive_failures = "paused", 10
+    monkeypatch.setenv("LOCALSECTION_DATA_DIR", str(api.state.settings.data_dir))
+    monkeypatch.setenv("LOCALSECTION_DATABASE_URL", api.state.settings.database_url)
+    out = CliRunner().invoke(cli_app, ["webhooks", "enable", str(hook_id)])
+    assert out.exit_code == 0, out.output
+    assert (hook_row(api, hook_id).status, hook_row(api, hook_id).consecutive_failures) == ("active", 0)
+    listed = json.loads(CliRunner().invoke(cli_app, ["webhooks", "list", "--json"]).output)
+    assert any(i["id"] == hook_id and i["status"] == "active" for i in listed)
+    assert CliRunner().invoke(cli_app, ["webhooks", "enable", "999999999"]).exit_code == 2
+
+
+def test_events_of_a_paused_webhook_expire_after_the_retention_period(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    with api.state.db.session() as s:
+        row = s.get(Webhook, hook_id)
+        assert row is not None
+        row.status = "paused"
+    record(api, "post", "task", 1, project)
+    webhooks.housekeeping(api.state.db, api.state.settings)
+    assert _states(api, hook_id) == ["pending"]  # kept while within the retention period
+    clock.shift(31 * 86400)
+    try:
+        webhooks.housekeeping(api.state.db, api.state.settings)
+    finally:
+        clock.shift(-31 * 86400)
+    assert _states(api, hook_id) == []
+
+
+def _states(api: Api, hook_id: int) -> list[str]:
+    with api.state.db.session(write=False) as s:
+        return list(s.scalars(select(OutboxItem.state).where(OutboxItem.webhook_id == hook_id)))
+
+
+def test_a_delivery_to_a_private_address_is_refused_when_the_guard_is_on(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    record(api, "post", "task", 1, project)
+    webhooks.Worker(api.state.db, fast(api, allow_private_webhooks=False)).run_once()
+    assert receiver.deliveries() == []
+    with api.state.db.session(write=False) as s:
+        attempt = s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.webhook_id == hook_id)).one()
+    assert not attempt.ok and attempt.error.startswith("refused")
+
+
+def test_two_workers_deliver_each_event_exactly_once(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    for _ in range(4):
+        api.ok("add_webhook", url=receiver.url, events="post_task")
+    for i in range(50):
+        record(api, "post", "task", i, project)
+    expected = 4 * 50
+    workers = [webhooks.Worker(api.state.db, fast(api)) for _ in range(2)]
+    threads = [threading.Thread(target=run_until, args=(w, lambda: len(receiver.deliveries()) >= expected, 4000))
+               for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    time.sleep(0.2)
+    counts: dict[tuple[str, str], int] = {}
+    for r in receiver.deliveries():
+        key = (r.path, r.json()[0]["object"]["id"])
+        counts[key] = counts.get(key, 0) + 1
+    assert len(receiver.deliveries()) == expected
+    assert set(counts.values()) == {4}  # each event reached each of the 4 webhooks once
+    for w in workers:
+        w.stop()
+
+
+# -- a real server killed with SIGKILL in the middle of a burst ---------------------------------------
+
+def _admin(base: str, key: str, action: str, **params: Any) -> dict[str, Any]:
+    import hashlib
+    import hmac
+
+    t = int(time.time())
+    sig = hmac.new(key.encode(), f"{action}:{t}".encode(), hashlib.sha256).hexdigest()
+    resp = httpx.post(f"{base}/api/admin/v2?action={action}", json=params,
+                      headers={"Authorization": f"Admin {t}_{sig}"}, timeout=10)
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def _committed_projects(data_dir: Path) -> set[str]:
+    with sqlite3.connect(data_dir / "localsection.db") as conn:
+        rows = conn.execute("SELECT object_id FROM events WHERE action='post' AND object_type='project'")
+        return {str(r[0]) for r in rows}
+
+
+def test_sigkill_during_a_burst_loses_no_committed_event(tmp_path: Path, receiver: Receiver) -> None:
+    total = 1000 if os.environ.get("LOCALSECTION_SOAK") else 200
+    env = {"LOCALSECTION_WEBHOOK_POLL_INTERVAL": "0.05", "LOCALSECTION_WEBHOOK_LEASE_SECONDS": "3",
+           "LOCALSECTION_WEBHOOK_RETRY_BASE": "0.2", "LOCALSECTION_WEBHOOK_RETRY_MAX": "0.5"}
+    proc, srv = start_server(tmp_path, env)
+    try:
+        assert _admin(srv.url, srv.api_key, "add_webhook", url=receiver.url, events="post_project")["status"] == "ok"
+        sent = 0
+        while sent < total // 2:
+            _admin(srv.url, srv.api_key, "post_project", title=f"P{sent}")
+            sent += 1
+        # Kill while requests are still coming in and deliveries are in flight.
+        stop = threading.Event()
+
+        def more() -> None:
+            while not stop.is_set():
+                try:
+                    _admin(srv.url, srv.api_key, "post_project", title="during-kill")
+                except httpx.HTTPError:
+                    return
+
+        burst = threading.Thread(target=more)
+        burst.start()
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        stop.set()
+        burst.join(15)
+        proc, srv = start_server(tmp_path, env)
+        while sent < total:
+            _admin(srv.url, srv.api_key, "post_project", title=f"P{sent}")
+            sent += 1
+        committed = _committed_projects(tmp_path)
+        assert len(committed) >= total
+
+        def all_delivered() -> bool:
+            got = {e["object"]["id"] for e in receiver.events()}
+            return committed <= got
+
+        assert receiver.wait_for(all_delivered, timeout=90), len(committed - {e["object"]["id"]
+                                                                              for e in receiver.events()})
+    finally:
+        proc.kill()
+        proc.wait(10)
