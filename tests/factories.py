@@ -34,8 +34,8 @@ def make_task(api: Api, project_id: int, name: str = "Task", *, parent_id: int |
             depth = parent.depth + 1
         t = Task(account_id=api.account_id, project_id=project_id, parent_id=parent_id, top_id=top_id,
                  depth=depth, name=name, name_folded=name.casefold(), status=status,
-                 user_from_id=api.owner_id, date_added=date_added or clock.now(),
-                 **{"todo": [], "mentions": [], **fields})
+                 date_added=date_added or clock.now(),
+                 **{"user_from_id": api.owner_id, "todo": [], "mentions": [], **fields})
         s.add(t)
         s.flush()
         return t.id
@@ -43,8 +43,9 @@ def make_task(api: Api, project_id: int, name: str = "Task", *, parent_id: int |
 
 def make_comment(api: Api, task_id: int, text: str = "Comment", **fields: Any) -> int:
     with api.state.db.session() as s:
-        c = Comment(account_id=api.account_id, task_id=task_id, text=text, user_from_id=api.owner_id,
-                    **{"date_added": clock.now(), "todo": [], "mentions": [], **fields})
+        c = Comment(account_id=api.account_id, task_id=task_id, text=text,
+                    **{"user_from_id": api.owner_id, "date_added": clock.now(), "todo": [], "mentions": [],
+                       **fields})
         s.add(c)
         s.flush()
         return c.id

@@ -12,7 +12,7 @@ import pytest
 from localsection.api.auth import md5_candidates
 from localsection.api.params import Params
 from tests.helpers import ADMIN_PATH, USER_PATH, Api
-from tests.test_transport import admin, app_with
+from tests.test_transport import app_with
 
 HASH_ERROR = {"status": "error", "status_code": 2, "message": "Action hash is missed or invalid"}
 
@@ -130,7 +130,8 @@ def test_admin_header_with_a_good_signature_is_accepted(api: Api) -> None:
 def test_admin_header_that_fails_verification_is_401_admin_token_is_invalid(api: Api, header: str) -> None:
     status, body = _with_header(api, header)
     assert status == 401
-    assert body == {"status": "error", "message": "Admin token is invalid", "errorDescription": "Admin token is invalid"}
+    assert body == {"status": "error", "message": "Admin token is invalid",
+                    "errorDescription": "Admin token is invalid"}
 
 
 def test_admin_header_signed_for_another_action_is_invalid(api: Api) -> None:
@@ -205,7 +206,8 @@ def test_me_with_a_token_is_the_token_users_profile_without_rate(api: Api) -> No
     assert body["_http"] == 200
     assert list(body["data"]) == ["id", "first_name", "last_name", "name", "title", "avatar", "group",
                                   "department", "role", "email"]
-    assert (body["data"]["email"], body["data"]["title"], body["data"]["role"]) == ("kate.greenway@ws.com", "QA", "user")
+    data = body["data"]
+    assert (data["email"], data["title"], data["role"]) == ("kate.greenway@ws.com", "QA", "user")
 
 
 def test_a_token_without_the_scope_is_code_20_with_the_scope_named(api: Api) -> None:

@@ -472,3 +472,10 @@ def test_cost_actions_need_the_costs_scopes(api: Api, task: int) -> None:
         assert api.user_call(token, action)["message_details"] == "costs_read"
     body = api.user_call(token, "add_costs", id_task=task, time="1")
     assert (body["status_code"], body["message_details"]) == (20, "costs_write")
+
+
+def test_options_set_through_post_project_are_enforced(api: Api) -> None:
+    project = api.ok("post_project", title="Strict", **{"options.timer_only": 1})
+    task = api.ok("post_task", id_project=project["id"], title="Only timers")
+    body = api.error("add_costs", id_task=task["id"], time="1", email_user_from=api.owner_email)
+    assert (body["status_code"], body["message"]) == (11, "Costs can be added from timer only")

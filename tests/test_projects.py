@@ -564,3 +564,28 @@ def test_malformed_options_are_refused(api: Api) -> None:
         assert (body["status_code"], body["message_details"]) == (11, "options")
     unknown = api.ok("post_project", title="P", extra="options", options={"no_such_flag": 1})
     assert sum(unknown["options"].values()) == 0
+
+
+def test_project_changes_show_up_in_get_events(api: Api) -> None:
+    pid = api.ok("post_project", title="Prototyping")["id"]
+    api.ok("update_project", id_project=pid, title="Prototype")
+    mine = [e for e in api.ok("get_events", period="1h", id_project=pid) if e["object"]["type"] == "project"]
+    assert [(e["action"], e["new"]["title"]) for e in mine] == [("post", "Prototyping"), ("update", "Prototype")]
+    assert mine[1]["old"] == {"title": "Prototyping"}
+    assert mine[0]["object"] == {"type": "project", "id": pid, "page": f"/project/{pid}/"}
+
+
+def test_custom_field_values_come_with_extra_custom_fields(api: Api) -> None:
+    from localsection.models import CustomField, CustomFieldValue
+
+    pid = make_project(api, "P")
+    with api.state.db.session() as s:
+        f = CustomField(account_id=api.account_id, applies_to="project", name="Budget code", type="text",
+                        descr="", options=[])
+        s.add(f)
+        s.flush()
+        s.add(CustomFieldValue(field_id=f.id, object_id=pid, value="BX-7"))
+        field_id = f.id
+    data = api.ok("get_project", id_project=pid, extra="custom_fields")
+    assert data["custom_fields"] == [{"id": str(field_id), "type": "text", "name": "Budget code", "value": "BX-7"}]
+    assert "custom_fields" not in api.ok("get_project", id_project=pid)

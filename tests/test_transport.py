@@ -28,7 +28,9 @@ def admin(api: Api, method: str, action: str | None, path: str = ADMIN_PATH, que
     """A raw request signed with the SDK's Admin header for `action` (the action goes in the query)."""
     qs = "&".join(s for s in ((f"action={action}" if action is not None else ""), query) if s)
     headers = {"Host": api.host, "Authorization": api.admin_header(action or ""), **kwargs.pop("headers", {})}
-    return api.client.request(method, f"{path}?{qs}", headers=headers, follow_redirects=False, **kwargs)
+    resp: httpx.Response = api.client.request(method, f"{path}?{qs}", headers=headers, follow_redirects=False,
+                                              **kwargs)
+    return resp
 
 
 def md5_url(api: Api, query: str, path: str = ADMIN_PATH) -> str:
@@ -235,7 +237,8 @@ def test_action_alias_from_the_postman_typo_is_served(api: Api) -> None:
 
 
 def _user_get(api: Api, headers: dict[str, str], query: str = "action=get_users") -> httpx.Response:
-    return api.client.get(f"{USER_PATH}?{query}", headers={"Host": api.host, **headers})
+    resp: httpx.Response = api.client.get(f"{USER_PATH}?{query}", headers={"Host": api.host, **headers})
+    return resp
 
 
 def test_user_path_without_a_token_is_401_access_token_is_missing(api: Api) -> None:

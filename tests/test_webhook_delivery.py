@@ -271,15 +271,28 @@ def test_two_workers_deliver_each_event_exactly_once(api: Api, receiver: Receive
 
 # -- a real server killed with SIGKILL in the middle of a burst ---------------------------------------
 
-def _admin(base: str, key: str, action: str, **params: Any) -> dict[str, Any]:
+def _admin(base: str, key: str, action: str, client: httpx.Client | None = None, **params: Any) -> dict[str, Any]:
     import hashlib
     import hmac
 
     t = int(time.time())
     sig = hmac.new(key.encode(), f"{action}:{t}".encode(), hashlib.sha256).hexdigest()
-    resp = httpx.post(f"{base}/api/admin/v2?action={action}", json=params,
-                      headers={"Authorization": f"Admin {t}_{sig}"}, timeout=10)
+    resp = (client or httpx).post(f"{base}/api/admin/v2?action={action}", json=params,
+                                  headers={"Authorization": f"Admin {t}_{sig}"}, timeout=10)
     return resp.json()  # type: ignore[no-any-return]
+
+
+def _burst(base: str, key: str, titles: list[str]) -> None:
+    """Create projects from 4 parallel keep-alive connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(chunk: list[str]) -> None:
+        with httpx.Client() as client:
+            for title in chunk:
+                assert _admin(base, key, "post_project", client, title=title)["status"] == "ok"
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(send, [titles[i::4] for i in range(4)]))
 
 
 def _committed_projects(data_dir: Path) -> set[str]:
@@ -295,40 +308,34 @@ def test_sigkill_during_a_burst_loses_no_committed_event(tmp_path: Path, receive
     proc, srv = start_server(tmp_path, env)
     try:
         assert _admin(srv.url, srv.api_key, "add_webhook", url=receiver.url, events="post_project")["status"] == "ok"
-        sent = 0
-        while sent < total // 2:
-            _admin(srv.url, srv.api_key, "post_project", title=f"P{sent}")
-            sent += 1
-        # Kill while requests are still coming in and deliveries are in flight.
+        _burst(srv.url, srv.api_key, [f"P{i}" for i in range(total // 2)])
+        # Kill while changes are still coming in and deliveries are in flight.
         stop = threading.Event()
 
         def more() -> None:
-            while not stop.is_set():
-                try:
-                    _admin(srv.url, srv.api_key, "post_project", title="during-kill")
-                except httpx.HTTPError:
-                    return
+            with httpx.Client() as client:
+                while not stop.is_set():
+                    try:
+                        _admin(srv.url, srv.api_key, "post_project", client, title="during-kill")
+                    except httpx.HTTPError:
+                        return
 
-        burst = threading.Thread(target=more)
-        burst.start()
+        during = threading.Thread(target=more)
+        during.start()
         time.sleep(0.3)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         stop.set()
-        burst.join(15)
+        during.join(15)
         proc, srv = start_server(tmp_path, env)
-        while sent < total:
-            _admin(srv.url, srv.api_key, "post_project", title=f"P{sent}")
-            sent += 1
+        _burst(srv.url, srv.api_key, [f"P{i}" for i in range(total // 2, total)])
         committed = _committed_projects(tmp_path)
         assert len(committed) >= total
 
         def all_delivered() -> bool:
-            got = {e["object"]["id"] for e in receiver.events()}
-            return committed <= got
+            return committed <= {e["object"]["id"] for e in receiver.events()}
 
-        assert receiver.wait_for(all_delivered, timeout=90), len(committed - {e["object"]["id"]
-                                                                              for e in receiver.events()})
+        assert receiver.wait_for(all_delivered, timeout=90), committed - {e["object"]["id"] for e in receiver.events()}
     finally:
         proc.kill()
         proc.wait(10)

@@ -144,7 +144,8 @@ def cost(ctx: Ctx, cost_id: int | None, *, write: bool = False) -> Cost:
         raise errors.required("id_costs")
     if write:
         require_write(ctx)
-    row = ctx.db.scalars(select(Cost).where(Cost.id == cost_id, cost_filter(ctx))).first()
+    q = select(Cost).where(Cost.id == cost_id, cost_filter(ctx))
+    row = ctx.db.scalars(q.with_for_update(of=Cost) if write else q).first()
     if row is None:
         raise ApiError(4, "Costs not found")
     if write and not is_admin(ctx) and row.user_id != ctx.user.id:

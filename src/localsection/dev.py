@@ -12,9 +12,9 @@ import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ColumnElement, Connection, Table, delete, func, insert, select
+from sqlalchemy import JSON, ColumnElement, Connection, Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from localsection import accounts, clock
@@ -70,14 +70,18 @@ def _copy(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int
     first = next(it, None)
     if first is None:
         return 0
-    names = list(first)
+    # COPY does not apply the models' Python-side defaults: send them for the columns the rows leave out.
+    defaults = {c.name: cast(Any, c.default).arg for c in table.columns
+                if c.name not in first and c.default is not None and getattr(c.default, "is_scalar", False)}
+    names = list(first) + list(defaults)
     json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
     cols = ", ".join(f'"{n}"' for n in names)
     raw: Any = conn.connection.driver_connection
     count = 0
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
         for row in itertools.chain([first], it):
-            copy.write_row([orjson.dumps(row[n]).decode() if n in json_cols else row[n] for n in names])
+            full = {**defaults, **row}
+            copy.write_row([orjson.dumps(full[n]).decode() if n in json_cols else full[n] for n in names])
             count += 1
     return count
 
@@ -121,6 +125,11 @@ def _task_rows(account_id: int, project_ids: Sequence[int], user_ids: Sequence[i
         }
 
 
+def folded(comment: str) -> dict[str, str]:
+    """The searchable copy of a cost comment, when the schema has one."""
+    return {"comment_folded": comment.casefold()} if "comment_folded" in Cost.__table__.c else {}
+
+
 def _cost_rows(account_id: int, tasks: Sequence[tuple[int, int]], user_ids: Sequence[int],
                m: int) -> Iterator[dict[str, Any]]:
     """Cost rows spread over the tasks and the last year; minutes and cents vary so sums are not trivial."""
@@ -131,7 +140,8 @@ def _cost_rows(account_id: int, tasks: Sequence[tuple[int, int]], user_ids: Sequ
         yield {
             "account_id": account_id, "project_id": project_id, "task_id": task_id, "top_task_id": task_id,
             "user_id": user_ids[i % len(user_ids)], "minutes": 5 + i % 476, "money_cents": (i * 37) % 50_000,
-            "comment": f"bulk cost {i}", "date": today - dt.timedelta(days=i % 365), "is_timer": i % 7 == 0,
+            "comment": f"bulk cost {i}", **folded(f"bulk cost {i}"),
+            "date": today - dt.timedelta(days=i % 365), "is_timer": i % 7 == 0,
             "created_at": now,
         }
 
@@ -178,11 +188,11 @@ def _account_filter(table: Table, account_id: int) -> ColumnElement[bool] | None
     """A WHERE clause selecting the table's rows that belong to the account (None: no link to an account)."""
     if "account_id" in table.c:
         return table.c.account_id == account_id
-    for fk in table.foreign_keys:
-        parent = fk.column.table
-        if "account_id" in parent.c:
-            return fk.parent.in_(select(fk.column).where(parent.c.account_id == account_id))
-    return None
+    # A link row belongs to the account when any of its parents does (e.g. a task tag: the task or the tag).
+    links = [fk.parent.in_(select(fk.column).where(fk.column.table.c.account_id == account_id))
+             for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name)
+             if "account_id" in fk.column.table.c]
+    return or_(*links) if links else None
 
 
 def account_tables() -> list[Table]:

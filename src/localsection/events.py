@@ -25,13 +25,15 @@ WEBHOOK_EVENT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, project_id: int | None,
-           new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> Event:
+           new: dict[str, Any] | None = None, old: dict[str, Any] | None = None,
+           actor_id: int | None = None) -> Event:
     """Write one event row (and an outbox row per matching webhook) in the caller's transaction.
 
     `page` is the object's page without any `#com` anchor. Empty `new`/`old` are stored as NULL.
+    `actor_id` overrides the acting user (the admin key's `email_user_from` author).
     """
     event = Event(account_id=ctx.account_id, project_id=project_id, action=action, object_type=object_type,
-                  object_id=object_id, page=page, user_id=ctx.user.id, new=new or None, old=old or None,
+                  object_id=object_id, page=page, user_id=actor_id or ctx.user.id, new=new or None, old=old or None,
                   date_added=ctx.now())
     ctx.db.add(event)
     ctx.db.flush()

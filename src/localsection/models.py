@@ -157,6 +157,7 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_project_parent", "project_id", "parent_id"),
         Index("ix_tasks_account_parent", "account_id", "parent_id"),
+        Index("ix_tasks_parent", "parent_id"),  # FK checks on delete and child lookups by parent
         Index("ix_tasks_user_from", "account_id", "user_from_id"),
         Index("ix_tasks_user_to", "account_id", "user_to_id"),
         Index("ix_tasks_date_added", "account_id", "date_added"),

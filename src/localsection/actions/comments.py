@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from localsection import access, errors, events, render
+from localsection import files as file_store
 from localsection.actions.tasks import page_of
 from localsection.api.params import Params
 from localsection.api.registry import action
@@ -78,8 +79,7 @@ def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
     ctx.db.flush()
     if allowed:
         ctx.db.execute(insert(CommentVisibility), [{"comment_id": c.id, "user_id": u.id} for u in allowed])
-    # ATTACHMENTS (files issue): attach[n] multipart parts are stored here with
-    # files.attach(ctx, p, project_id=task.project_id, task_id=task.id, comment_id=c.id).
+    file_store.attach(ctx, p, project_id=task.project_id, task_id=task.id, comment_id=c.id)
     users = {u.id: u for u in [author, *mentioned]}
     page = page_of(task)
     events.record(ctx, "post", "comment", c.id, page, task.project_id,

@@ -10,7 +10,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, extract, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from localsection import access, errors, render
 from localsection.api.params import Params
@@ -175,14 +175,21 @@ def get_costs_total(ctx: Ctx, p: Params) -> dict[str, Any]:
     return render.ok_top(total=rc.amount(*total), projects=projects)
 
 
+def month_of(ctx: Ctx, column: Any) -> ColumnElement[str]:
+    """`YYYY-MM` of a DATE column, in the cheapest form each database has (SQLite keeps dates as ISO text)."""
+    if ctx.db.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.substr(column, 1, 7)
+
+
 def _project_totals(ctx: Ctx, conds: list[ColumnElement[bool]]) -> tuple[list[dict[str, Any]], Sums]:
     """Per project and month in one GROUP BY; project sums add up their months, the total adds up projects."""
-    year, month = extract("year", Cost.date), extract("month", Cost.date)
-    q = (select(Cost.project_id, year, month, func.sum(Cost.minutes), func.sum(Cost.money_cents))
-         .where(*conds).group_by(Cost.project_id, year, month))
+    month = month_of(ctx, Cost.date)
+    q = (select(Cost.project_id, month, func.sum(Cost.minutes), func.sum(Cost.money_cents))
+         .where(*conds).group_by(Cost.project_id, month))
     monthly: dict[int, dict[str, Sums]] = {}
-    for project_id, y, m, mins, cents in ctx.db.execute(q):
-        monthly.setdefault(project_id, {})[rc.month_key(y, m)] = _sums((mins, cents))
+    for project_id, key, mins, cents in ctx.db.execute(q):
+        monthly.setdefault(project_id, {})[str(key)] = _sums((mins, cents))
     names = dict(ctx.db.execute(select(Project.id, Project.name).where(
         ids_in(ctx, Project.id, set(monthly)), Project.account_id == ctx.account_id)).tuples().all())
     out = []
@@ -205,8 +212,10 @@ def _add_task_totals(ctx: Ctx, conds: list[ColumnElement[bool]], projects: list[
     for project_id, task_id, mins, cents in ctx.db.execute(q):
         grouped.setdefault(project_id, {})[task_id] = _sums((mins, cents))
     wanted = {t for per in grouped.values() for t in per}
-    tasks = {t.id: t for t in ctx.db.scalars(select(Task).where(ids_in(ctx, Task.id, wanted),
-                                                                Task.account_id == ctx.account_id))}
+    # Only the columns of a task reference: loading full ORM rows would dominate large reports.
+    q_tasks = (select(Task.id, Task.name, Task.project_id, Task.top_id, Task.status, Task.priority)
+               .where(ids_in(ctx, Task.id, wanted), Task.account_id == ctx.account_id))
+    tasks = {t.id: t for t in ctx.db.execute(q_tasks)}
     for item in projects:
         per = grouped.get(int(item["id"]), {})
         item["tasks"] = [rc.task_total(tasks[t], per[t]) for t in sorted(per) if t in tasks]

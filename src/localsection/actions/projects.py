@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from localsection import access, errors, events, render, tagging
+from localsection import access, errors, events, files, render, tagging
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
@@ -305,10 +305,11 @@ def post_project(ctx: Ctx, p: Params) -> dict[str, Any]:
     ctx.db.flush()
     _apply(ctx, row, ch, p)
     _set_members(ctx, row.id, {user_from.id})
-    # Attachments of the description (attach[n] / files, PROTOCOL.md §6.1) plug in here: files issue.
+    files.attach(ctx, p, project_id=row.id)
     snap = _snapshot(ctx, row)
     new = {"title": snap["title"], **{key: snap[key] for key in _given_fields(p) if snap[key] not in ("", {}, [])}}
-    events.record(ctx, "post", "project", row.id, render.project_page(row.id), row.id, new=new)
+    events.record(ctx, "post", "project", row.id, render.project_page(row.id), row.id, new=new,
+                  actor_id=user_from.id)
     return _respond(ctx, row, p)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.orm import aliased
 
-from localsection import access, errors, events, render, tagging
+from localsection import access, errors, events, files, render, tagging
 from localsection.api.params import Params, parse_priority
 from localsection.api.registry import action
 from localsection.ctx import Ctx
@@ -176,8 +176,7 @@ def post_task(ctx: Ctx, p: Params) -> dict[str, Any]:
     _link_users(ctx, task.id, TaskVisibility, hidden)
     _link_users(ctx, task.id, TaskSubscriber, subscribers)
     _, tag_map = tagging.change(ctx, "task", task.id, tags, [], replace=True)
-    # ATTACHMENTS (files issue): attach[n] multipart parts and the SDK `files` list are stored here with
-    # files.attach(ctx, p, project_id=project.id, task_id=task.id).
+    files.attach(ctx, p, project_id=project.id, task_id=task.id)
     events.record(ctx, "post", "task", task.id, page_of(task), project.id,
                   new=_created_fields(ctx, p, task, tag_map, mentioned))
     return render.ok_data(render_task(ctx, task, p.extra()))

@@ -27,9 +27,10 @@ def timer_not_started() -> ApiError:
     return ApiError(7, "Timer is not started")
 
 
-def _my_timer(ctx: Ctx) -> Timer | None:
-    return ctx.db.scalars(select(Timer).where(Timer.account_id == ctx.account_id,
-                                              Timer.user_id == ctx.user.id)).first()
+def _my_timer(ctx: Ctx, *, lock: bool = False) -> Timer | None:
+    """The caller's timer; `lock` makes two concurrent stops on PostgreSQL save it once, not twice."""
+    q = select(Timer).where(Timer.account_id == ctx.account_id, Timer.user_id == ctx.user.id)
+    return ctx.db.scalars(q.with_for_update() if lock else q).first()
 
 
 @action("get_timers", scope="costs_read", admin_only=True)
@@ -47,7 +48,8 @@ def get_timers(ctx: Ctx, p: Params) -> dict[str, Any]:
 def stop_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Stop anyone's timer and save its time as a cost row."""
     timer_id = p.req_id("timer", invalid=timer_not_found())
-    row = ctx.db.scalars(select(Timer).where(Timer.id == timer_id, Timer.account_id == ctx.account_id)).first()
+    row = ctx.db.scalars(select(Timer).where(Timer.id == timer_id, Timer.account_id == ctx.account_id)
+                         .with_for_update()).first()
     if row is None:
         raise timer_not_found()
     save_timer(ctx, row, "")
@@ -83,7 +85,7 @@ def start_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("stop_my_timer", scope="costs_write", user_only=True)
 def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Stop the caller's timer and save it with the optional comment."""
-    row = _my_timer(ctx)
+    row = _my_timer(ctx, lock=True)
     if row is None:
         raise timer_not_started()
     save_timer(ctx, row, p.text("comment") or "")
@@ -93,7 +95,7 @@ def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("delete_my_timer", scope="costs_write", user_only=True)
 def delete_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Discard the caller's timer without saving anything."""
-    row = _my_timer(ctx)
+    row = _my_timer(ctx, lock=True)
     if row is None:
         raise timer_not_started()
     ctx.db.delete(row)

@@ -78,7 +78,7 @@ class ApiEndpoint:
         if request.method not in ("GET", "POST"):
             return json_response({"status": "error", "message": "Method not allowed"}, 405,
                                  {"Allow": "GET, POST"})
-        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        raw_query = request.scope.get("query_string", b"").decode("utf-8", "replace")  # curl sends raw UTF-8
         if len(request.scope.get("raw_path", b"")) + len(raw_query) > self.state.settings.max_url_bytes:
             return json_response({"status": "error", "message": "Request URL is too long"}, 414)
         declared = request.headers.get("content-length", "")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from localsection.ctx import Ctx
-from localsection.models import Cost, Task, Timer
+from localsection.models import Cost, Timer
 from localsection.render import date, datetime_min, hms, minutes, money, project_ref, sid, task_ref
 
 
@@ -29,8 +28,8 @@ def project_total(project_id: int, name: str, sums: tuple[int, int],
             "monthly": {month: amount(*monthly[month]) for month in sorted(monthly)}}
 
 
-def task_total(task: Task, sums: tuple[int, int]) -> dict[str, Any]:
-    """One `tasks` item: the task reference plus its sums."""
+def task_total(task: Any, sums: tuple[int, int]) -> dict[str, Any]:
+    """One `tasks` item: the task reference (of a Task or a row with its columns) plus its sums."""
     return {**task_ref(task), **amount(*sums)}
 
 
@@ -48,7 +47,3 @@ def my_timer(ctx: Ctx, row: Timer, task: dict[str, Any]) -> dict[str, Any]:
     """The get_my_timer item: {time (integer seconds), date_started, task}."""
     return {"time": elapsed_seconds(ctx, row), "date_started": datetime_min(ctx.local(row.started_at)),
             "task": task}
-
-
-def month_key(year: int, month: int) -> str:
-    return dt.date(int(year), int(month), 1).strftime("%Y-%m")

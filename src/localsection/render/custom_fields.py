@@ -8,6 +8,7 @@ checkbox -> 1/0, user -> user reference {id, email, name}.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ def _number(stored: Any) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def custom_field_values(ctx: Ctx, applies_to: str, object_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def custom_field_values(ctx: Ctx, applies_to: str, object_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
     """The `custom_fields` list [{id, type, name, value}] of each task ("task") or project ("project").
 
     One query for all objects (plus one for the users of `user` fields, when there are any). Only fields

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +36,7 @@ def created_tag(t: Tag) -> dict[str, Any]:
     return {"title": t.title, "id": t.id}
 
 
-def object_tags(ctx: Ctx, applies_to: str, object_ids: list[int]) -> dict[int, dict[str, str]]:
+def object_tags(ctx: Ctx, applies_to: str, object_ids: Collection[int]) -> dict[int, dict[str, str]]:
     """The `tags` object ({"<id>": "<title>"}) of each task/project, in one query; private tags are left
     out for callers who cannot see private groups. Objects without tags are absent from the result."""
     if not object_ids:

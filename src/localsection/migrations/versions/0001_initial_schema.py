@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:38:39.387935
+Create Date: 2026-11-28 01:50:05.348937
 """
 from __future__ import annotations
 
@@ -399,6 +399,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_date_closed', ['account_id', 'date_closed'], unique=False)
         batch_op.create_index('ix_tasks_date_end', ['account_id', 'date_end'], unique=False)
         batch_op.create_index('ix_tasks_date_start', ['account_id', 'date_start'], unique=False)
+        batch_op.create_index('ix_tasks_parent', ['parent_id'], unique=False)
         batch_op.create_index('ix_tasks_project_parent', ['project_id', 'parent_id'], unique=False)
         batch_op.create_index('ix_tasks_user_from', ['account_id', 'user_from_id'], unique=False)
         batch_op.create_index('ix_tasks_user_to', ['account_id', 'user_to_id'], unique=False)
@@ -578,6 +579,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_user_to')
         batch_op.drop_index('ix_tasks_user_from')
         batch_op.drop_index('ix_tasks_project_parent')
+        batch_op.drop_index('ix_tasks_parent')
         batch_op.drop_index('ix_tasks_date_start')
         batch_op.drop_index('ix_tasks_date_end')
         batch_op.drop_index('ix_tasks_date_closed')
