@@ -16,7 +16,7 @@ from localsection import clock, files
 from localsection.api.params import Params, UploadedPart
 from localsection.ctx import Ctx
 from localsection.models import Account, StoredFile, User
-from tests.factories import make_project, make_task
+from tests.factories import make_project
 from tests.helpers import ADMIN_PATH, Api
 
 SIZES = [0, 1, 1000, 256 * 1024 + 7, 3 * 1024 * 1024 + 1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,6 +61,8 @@ FIELD: /[A-Za-z_][A-Za-z0-9_]*/
 """
 
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=False, maybe_placeholders=False)
+# lark builds its per-state scanners lazily on first use; parsing is microseconds, so serialise it.
+_PARSE_LOCK = threading.Lock()
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -80,7 +83,8 @@ def compile_filter(text: str, fields: Mapping[str, Field], tz: ZoneInfo) -> Colu
     if _nesting(text) > _MAX_DEPTH:
         raise invalid(f"more than {_MAX_DEPTH} nested parentheses")
     try:
-        tree = _PARSER.parse(text)
+        with _PARSE_LOCK:
+            tree = _PARSER.parse(text)
     except UnexpectedInput as exc:
         raise invalid(_syntax_message(exc, text)) from None
     except LarkError as exc:  # pragma: no cover - lark raises UnexpectedInput for every input error

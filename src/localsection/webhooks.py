@@ -19,7 +19,6 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +42,7 @@ USER_AGENT = "Worksection-Webhook"
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
 _MAX_RESPONSE = 64 * 1024
 _RUN_LENGTH = 20
-_HOUSEKEEPING_EVERY = 60.0
+_HOUSEKEEPING_EVERY = 600.0
 
 
 class UrlRefused(Exception):
@@ -352,14 +351,17 @@ def enable(db: Database, webhook_id: int) -> bool:
 
 
 def housekeeping(db: Database, settings: Settings) -> None:
-    """Expire pending events and drop delivered rows and attempt logs older than the retention period."""
+    """Expire pending events and drop finished rows and attempt logs older than the retention period.
+
+    A row's next_attempt_at is never earlier than its event, and for a paused webhook it is the time of
+    the last attempt: events are kept for the retention period after the webhook stopped trying.
+    """
     cutoff = precise_now() - dt.timedelta(days=settings.webhook_retention_days)
-    old_events = select(Event.id).where(Event.date_added < cutoff)
     with db.session(write=True) as s:
-        s.execute(update(OutboxItem).where(OutboxItem.state == "pending", OutboxItem.event_id.in_(old_events))
+        s.execute(update(OutboxItem).where(OutboxItem.state == "pending", OutboxItem.next_attempt_at < cutoff)
                   .values(state="expired"))
         s.execute(delete(OutboxItem).where(OutboxItem.state.in_(("delivered", "expired")),
-                                           OutboxItem.event_id.in_(old_events)))
+                                           OutboxItem.next_attempt_at < cutoff))
         s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.attempted_at < cutoff))
     with db.session(write=True) as s:
         file_store.sweep(s, settings, clock.now())
@@ -385,8 +387,10 @@ class Worker:
         runs = claim(self.db, self.settings)
         if not runs:
             return 0
-        deliver: Callable[[Run], int] = lambda run: deliver_run(self.db, self.settings, self._client, run)  # noqa: E731
-        return sum(self._pool.map(deliver, runs))
+        return sum(self._pool.map(self._deliver, runs))
+
+    def _deliver(self, run: Run) -> int:
+        return deliver_run(self.db, self.settings, self._client, run)
 
     def drain(self, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due (tests, CLI); returns attempts made."""

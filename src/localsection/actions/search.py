@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_
 
 from localsection import access, errors, render
 from localsection.actions.tasks import capped, not_archived
@@ -14,7 +14,7 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.filters import Field, compile_filter
 from localsection.models import Task
-from localsection.render.tasks import render_tasks
+from localsection.render.tasks import render_tasks, select_views
 
 SCOPE_PARAMS = ("filter", "id_project", "id_task", "email_user_from", "email_user_to")
 SEARCH_EXTRAS = frozenset({"text", "html", "files"})
@@ -82,7 +82,7 @@ def search_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Tasks and subtasks (with `parent`) matching all given conditions; archived projects need a project scope."""
     if not any(p.has(name) for name in SCOPE_PARAMS):
         raise errors.ApiError(10, "At least one of fields required", ", ".join(SCOPE_PARAMS))
-    q = select(Task).where(access.visible_task_filter(ctx), *_conditions(ctx, p))
+    q = select_views().where(access.visible_task_filter(ctx), *_conditions(ctx, p))
     if not p.has("id_project") and not _names_project(p.text("filter") or ""):
         q = not_archived(q)
     rows = capped(ctx, q.order_by(Task.id))

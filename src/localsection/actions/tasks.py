@@ -20,7 +20,7 @@ from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibil
 from localsection.render import date as fmt_date
 from localsection.render import task_page
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
-from localsection.render.tasks import render_task, render_tasks, task_text
+from localsection.render.tasks import TaskView, fetch_views, render_task, render_tasks, select_views, task_text
 
 MAX_DEPTH = 2  # task / subtask / sub-subtask
 
@@ -40,18 +40,18 @@ def active_only(p: Params) -> bool:
     return (p.text("filter") or "").strip().lower() == "active" or (p.text("status") or "").strip() == "active"
 
 
-def capped(ctx: Ctx, query: Select[Task]) -> list[Task]:
-    """Run a task list query; above Settings.record_cap rows (when > 0) -> 17 Too many tasks."""
+def capped(ctx: Ctx, query: Select[Any]) -> list[TaskView]:
+    """Run a select_views() query; above Settings.record_cap rows (when > 0) -> 17 Too many tasks."""
     cap = ctx.settings.record_cap
     if cap > 0:
-        rows = list(ctx.db.scalars(query.limit(cap + 1)))
+        rows = fetch_views(ctx, query.limit(cap + 1))
         if len(rows) > cap:
             raise errors.too_many(cap)
         return rows
-    return list(ctx.db.scalars(query))
+    return fetch_views(ctx, query)
 
 
-def not_archived(query: Select[Task]) -> Select[Task]:
+def not_archived(query: Select[Any]) -> Select[Any]:
     """Only tasks of projects that are not archived (an alias, so visibility subqueries keep correlating)."""
     proj = aliased(Project)
     return query.join(proj, proj.id == Task.project_id).where(proj.status != "archive")
@@ -104,7 +104,7 @@ def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Top-level tasks of every visible project (archived projects only with extra=archive)."""
     extra = list_extra(p)
     only_active = active_only(p)
-    q = select(Task).where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
+    q = select_views().where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
     if "archive" not in extra:
         q = not_archived(q)
     if only_active:
@@ -119,7 +119,7 @@ def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     project = access.project(ctx, p.req_id("id_project", invalid=errors.project_invalid()))
     extra = list_extra(p)
     only_active = active_only(p)
-    q = select(Task).where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
+    q = select_views().where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
     if only_active:
         q = q.where(Task.status == "active")
     rows = capped(ctx, q.order_by(Task.id))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import urllib.parse
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -25,6 +27,7 @@ from localsection.oauth2 import tokens
 from localsection.state import AppState
 
 log = logging.getLogger("localsection.api")
+RETRIES = 3  # attempts of one action whose transaction lost a race
 
 API_HEADERS = {
     "Cache-Control": "no-store, no-cache, must-revalidate",
@@ -119,6 +122,19 @@ class ApiEndpoint:
         return json_response(result)
 
     def execute(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """Run the action's transaction, retrying it when it lost a race (unique insert, deadlock, lock)."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return self._execute_once(spec, name, params, headers)
+            except (IntegrityError, OperationalError):
+                if attempt == RETRIES:
+                    raise
+                for part in params.files:
+                    part.file.seek(0)
+                time.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    def _execute_once(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
         """Authenticate, authorize and run one action inside one transaction (thread pool)."""
         settings = self.state.settings
         with self.state.db.session(write=spec.write) as db:

@@ -7,13 +7,15 @@ fields) is one query over the whole id set (very large sets travel as one array 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -32,7 +34,7 @@ from localsection.models import (
     User,
 )
 from localsection.render import comments as rc
-from localsection.render import date, datetime_min, number, project_ref, put, sid, task_page, task_ref
+from localsection.render import date, datetime_min, number, project_ref, put, task_page, task_ref
 from localsection.render.custom_fields import custom_field_values
 from localsection.render.files import task_file
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
@@ -42,6 +44,7 @@ from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
 _INLINE_IDS = 500
 COMMENTS_SHOWN = 5
 TEXT_EXTRAS = frozenset({"text", "html"})
+RENDERED_EXTRAS = frozenset({"subscribers", "files", "comments", "relations", "custom_fields"})
 
 
 def ids_in(ctx: Ctx, column: InstrumentedAttribute[Any] | ColumnElement[Any], ids: Collection[int],
@@ -56,20 +59,66 @@ def ids_in(ctx: Ctx, column: InstrumentedAttribute[Any] | ColumnElement[Any], id
     return column.in_(select(each.c.value))
 
 
+class TaskView(NamedTuple):
+    """The columns a task object is made of: a plain tuple, much cheaper to build and read than an ORM row."""
+
+    id: int
+    project_id: int
+    parent_id: int | None
+    top_id: int | None
+    depth: int
+    name: str
+    text: str
+    todo: list[Any]
+    mentions: list[Any]
+    status: str
+    priority: int
+    user_from_id: int
+    user_to_id: int | None
+    user_to_any: bool
+    date_added: dt.datetime
+    date_start: dt.date | None
+    date_end: dt.date | None
+    time_start: str | None
+    time_end: str | None
+    date_closed: dt.datetime | None
+    max_time: Decimal | None
+    max_money: Decimal | None
+
+
+VIEW_COLUMNS = tuple(getattr(Task, name) for name in TaskView._fields)
+TaskLike = Task | TaskView
+
+
+def select_views() -> Select[Any]:
+    """SELECT of the TaskView columns; add where/order_by and run it with fetch_views."""
+    return select(*VIEW_COLUMNS)
+
+
+def fetch_views(ctx: Ctx, query: Select[Any]) -> list[TaskView]:
+    return [TaskView._make(row) for row in ctx.db.execute(query)]
+
+
+def as_view(t: TaskLike) -> TaskView:
+    if isinstance(t, TaskView):
+        return t
+    return TaskView._make(getattr(t, name) for name in TaskView._fields)
+
+
 @dataclass
 class _Related:
     """Everything the task objects of one response refer to, keyed by id."""
 
     users: dict[int, User] = field(default_factory=dict)
     projects: dict[int, Project] = field(default_factory=dict)
-    parents: dict[int, Task] = field(default_factory=dict)
-    children: dict[int, list[Task]] = field(default_factory=dict)
+    parents: dict[int, TaskView] = field(default_factory=dict)
+    children: dict[int, list[TaskView]] = field(default_factory=dict)
     tags: dict[int, dict[str, str]] = field(default_factory=dict)
     subscribers: dict[int, list[int]] = field(default_factory=dict)
     files: dict[int, list[StoredFile]] = field(default_factory=dict)
     comments: dict[int, list[Comment]] = field(default_factory=dict)
-    rel_from: dict[int, list[tuple[str, Task]]] = field(default_factory=dict)
-    rel_to: dict[int, list[tuple[str, Task]]] = field(default_factory=dict)
+    rel_from: dict[int, list[tuple[str, TaskView]]] = field(default_factory=dict)
+    rel_to: dict[int, list[tuple[str, TaskView]]] = field(default_factory=dict)
     custom: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     user_refs: dict[int, dict[str, str]] = field(default_factory=dict)
     project_refs: dict[int, dict[str, str]] = field(default_factory=dict)
@@ -91,17 +140,17 @@ class _Related:
         return ref
 
 
-def load_children(ctx: Ctx, rows: Iterable[Task], *, active_only: bool) -> dict[int, list[Task]]:
+def load_children(ctx: Ctx, rows: Iterable[TaskView], *, active_only: bool) -> dict[int, list[TaskView]]:
     """Visible subtasks and sub-subtasks of `rows` by parent id (two queries: one per level)."""
-    out: dict[int, list[Task]] = defaultdict(list)
+    out: dict[int, list[TaskView]] = defaultdict(list)
     parent_ids = [t.id for t in rows if t.depth < 2]
     for _level in range(2):
         if not parent_ids:
             break
-        q = select(Task).where(ids_in(ctx, Task.parent_id, parent_ids), access.task_filter(ctx))
+        q = select_views().where(ids_in(ctx, Task.parent_id, parent_ids), access.task_filter(ctx))
         if active_only:
             q = q.where(Task.status == "active")
-        found = list(ctx.db.scalars(q.order_by(Task.id)))
+        found = fetch_views(ctx, q.order_by(Task.id))
         for t in found:
             assert t.parent_id is not None
             out[t.parent_id].append(t)
@@ -109,7 +158,7 @@ def load_children(ctx: Ctx, rows: Iterable[Task], *, active_only: bool) -> dict[
     return out
 
 
-def _load(ctx: Ctx, tasks: list[Task], extra: Collection[str], rel: _Related, *, with_parent: bool) -> None:
+def _load(ctx: Ctx, tasks: list[TaskView], extra: Collection[str], rel: _Related, *, with_parent: bool) -> None:
     """Fill `rel` for `tasks` (already including any children)."""
     ids = [t.id for t in tasks]
     wants_text = bool(TEXT_EXTRAS & set(extra))
@@ -123,8 +172,8 @@ def _load(ctx: Ctx, tasks: list[Task], extra: Collection[str], rel: _Related, *,
     if with_parent:
         wanted = {t.parent_id for t in tasks if t.parent_id is not None}
         if wanted:
-            rel.parents = {p.id: p for p in ctx.db.scalars(
-                select(Task).where(ids_in(ctx, Task.id, wanted), Task.account_id == ctx.account_id))}
+            rel.parents = {p.id: p for p in fetch_views(ctx, select_views().where(
+                ids_in(ctx, Task.id, wanted), Task.account_id == ctx.account_id))}
     if ids:
         rel.tags = _tags(ctx, ids)
         if "subscribers" in extra:
@@ -205,8 +254,8 @@ def _relations(ctx: Ctx, ids: list[int], rel: _Related) -> None:
     others = {a for a, _, _ in links} | {b for _, b, _ in links}
     if not others:
         return
-    tasks = {t.id: t for t in ctx.db.scalars(select(Task).where(ids_in(ctx, Task.id, others),
-                                                                access.visible_task_filter(ctx)))}
+    tasks = {t.id: t for t in fetch_views(ctx, select_views().where(ids_in(ctx, Task.id, others),
+                                                                    access.visible_task_filter(ctx)))}
     wanted = set(ids)
     seen: set[tuple[int, int]] = set()
     for a, b, kind in sorted(links, key=lambda x: (x[0], x[1])):
@@ -219,7 +268,7 @@ def _relations(ctx: Ctx, ids: list[int], rel: _Related) -> None:
             rel.rel_to.setdefault(a, []).append((kind, tasks[b]))
 
 
-def executive(t: Task, rel: _Related) -> dict[str, str]:
+def executive(t: TaskLike, rel: _Related) -> dict[str, str]:
     """user_to: a user, or the ANY / NOONE pseudo users."""
     if t.user_to_any:
         return ANY_EXECUTIVE
@@ -228,7 +277,7 @@ def executive(t: Task, rel: _Related) -> dict[str, str]:
     return rel.user(t.user_to_id)
 
 
-def task_text(t: Task, users: dict[int, User], *, as_html: bool = False) -> str:
+def task_text(t: TaskLike, users: dict[int, User], *, as_html: bool = False) -> str:
     """The description with checklist and mentions rendered in (§3.2)."""
     mentioned = rc.mentioned_users(t.mentions or [], users)
     if as_html:
@@ -236,41 +285,63 @@ def task_text(t: Task, users: dict[int, User], *, as_html: bool = False) -> str:
     return rc.compose_text(t.text, t.todo or [], mentioned)
 
 
-def _task_obj(ctx: Ctx, t: Task, extra: Collection[str], rel: _Related, *, with_parent: bool,
-              child: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _clock(ctx: Ctx) -> Callable[[dt.datetime], str]:
+    """Formats stored naive-UTC timestamps in the account zone (zone resolved once per response)."""
+    tz = ctx.tz
+    if tz.key == "UTC":
+        return datetime_min
+    return lambda value: datetime_min(value.replace(tzinfo=dt.UTC).astimezone(tz))
+
+
+@dataclass
+class _Env:
+    """What every task object of one response is rendered with."""
+
+    ctx: Ctx
+    extra: frozenset[str]
+    rel: _Related
+    when: Callable[[dt.datetime], str]
+    text_mode: str  # "", "text" or "html"
+
+
+def _task_obj(env: _Env, t: TaskView, *, with_parent: bool, child: list[dict[str, Any]] | None) -> dict[str, Any]:
     """One full task object, keys in the order of §3.3."""
+    rel = env.rel
     page = task_page(t.project_id, t.id, t.top_id)
-    out: dict[str, Any] = {"id": sid(t.id), "name": t.name, "page": page, "status": t.status,
+    out: dict[str, Any] = {"id": str(t.id), "name": t.name, "page": page, "status": t.status,
                            "priority": str(t.priority), "user_from": rel.user(t.user_from_id),
                            "user_to": executive(t, rel), "project": rel.project(t.project_id)}
-    parent = rel.parents.get(t.parent_id) if with_parent and t.parent_id is not None else None
-    if parent is not None:
-        out["parent"] = task_ref(parent)
-    if "html" in extra:
-        out["text"] = task_text(t, rel.users, as_html=True)
-    elif "text" in extra:
-        out["text"] = task_text(t, rel.users)
-    out["date_added"] = datetime_min(ctx.local(t.date_added))
+    if with_parent and t.parent_id is not None and t.parent_id in rel.parents:
+        out["parent"] = task_ref(rel.parents[t.parent_id])
+    if env.text_mode:
+        out["text"] = task_text(t, rel.users, as_html=env.text_mode == "html")
+    out["date_added"] = env.when(t.date_added)
     if t.date_start is not None:
         out["date_start"] = date(t.date_start)
     if t.date_end is not None:
         out["date_end"] = date(t.date_end)
-    put(out, "time_start", t.time_start)
-    put(out, "time_end", t.time_end)
+    if t.time_start:
+        out["time_start"] = t.time_start
+    if t.time_end:
+        out["time_end"] = t.time_end
     if t.date_closed is not None and t.status == "done":
-        out["date_closed"] = datetime_min(ctx.local(t.date_closed))
-    put(out, "max_time", number(t.max_time))
-    put(out, "max_money", number(t.max_money))
+        out["date_closed"] = env.when(t.date_closed)
+    if t.max_time is not None:
+        out["max_time"] = number(t.max_time)
+    if t.max_money is not None:
+        out["max_money"] = number(t.max_money)
     put(out, "tags", rel.tags.get(t.id))
-    _extras(ctx, t, page, extra, rel, out)
+    if env.extra:
+        _extras(env, t, page, out)
     put(out, "child", child)
-    if "custom_fields" in extra:
+    if "custom_fields" in env.extra:
         out["custom_fields"] = rel.custom.get(t.id, [])
     return out
 
 
-def _extras(ctx: Ctx, t: Task, page: str, extra: Collection[str], rel: _Related, out: dict[str, Any]) -> None:
+def _extras(env: _Env, t: TaskView, page: str, out: dict[str, Any]) -> None:
     """subscribers, files, has_comments + comments, relations (PM: empty lists omitted, subscribers kept)."""
+    rel, extra = env.rel, env.extra
     if "subscribers" in extra:
         out["subscribers"] = [rel.user(u) for u in rel.subscribers.get(t.id, [])]
     if "files" in extra:
@@ -278,7 +349,7 @@ def _extras(ctx: Ctx, t: Task, page: str, extra: Collection[str], rel: _Related,
     if "comments" in extra:
         comments = rel.comments.get(t.id, [])
         out["has_comments"] = 1 if comments else 0
-        put(out, "comments", [rc.comment(ctx, c, page, rel.users) for c in comments])
+        put(out, "comments", [rc.comment(env.ctx, c, page, rel.users) for c in comments])
     if "relations" in extra:
         links: dict[str, Any] = {}
         put(links, "from", [{"type": k, "task": task_ref(o)} for k, o in rel.rel_from.get(t.id, [])])
@@ -286,42 +357,45 @@ def _extras(ctx: Ctx, t: Task, page: str, extra: Collection[str], rel: _Related,
         put(out, "relations", links)
 
 
-def _reduced(t: Task, rel: _Related) -> dict[str, Any]:
+def _reduced(t: TaskView, rel: _Related) -> dict[str, Any]:
     """A get_task child: {id, name, page, status, priority[, child]}."""
     out: dict[str, Any] = task_ref(t)
     put(out, "child", [_reduced(c, rel) for c in rel.children.get(t.id, [])])
     return out
 
 
-def render_tasks(ctx: Ctx, rows: list[Task], extra: Collection[str], *, reduced_children: bool = False,
+def render_tasks(ctx: Ctx, rows: Sequence[TaskLike], extra: Collection[str], *, reduced_children: bool = False,
                  active_only: bool = False, with_parent: bool = False) -> list[dict[str, Any]]:
-    """Task objects for `rows` in order.
+    """Task objects for `rows` (ORM rows or TaskViews) in order.
 
     `extra` may hold text/html, files, comments, relations, subtasks, subscribers, custom_fields.
     With `subtasks`, visible children (two levels) nest under `child` - full objects with the same
     extras, or reduced ones for get_task; `active_only` drops done children. `with_parent` adds the
     `parent` reference of subtasks (get_task, post_task, search_tasks); costs call it without.
     """
-    extra = frozenset(extra)
+    views = [as_view(t) for t in rows]
+    wanted = frozenset(extra)
     rel = _Related()
-    if "subtasks" in extra:
-        rel.children = load_children(ctx, rows, active_only=active_only)
-    everyone = list(rows)
+    if "subtasks" in wanted:
+        rel.children = load_children(ctx, views, active_only=active_only)
+    everyone = list(views)
     if not reduced_children:
         everyone += [c for cs in rel.children.values() for c in cs]
-    _load(ctx, everyone, extra, rel, with_parent=with_parent)
+    _load(ctx, everyone, wanted, rel, with_parent=with_parent)
+    text_mode = "html" if "html" in wanted else "text" if "text" in wanted else ""
+    env = _Env(ctx, wanted & RENDERED_EXTRAS, rel, _clock(ctx), text_mode)
 
-    def full(t: Task, top: bool) -> dict[str, Any]:
+    def full(t: TaskView, top: bool) -> dict[str, Any]:
         kids = rel.children.get(t.id)
         child = None
         if kids:
             child = [_reduced(c, rel) for c in kids] if reduced_children else [full(c, False) for c in kids]
-        return _task_obj(ctx, t, extra, rel, with_parent=with_parent and top, child=child)
+        return _task_obj(env, t, with_parent=with_parent and top, child=child)
 
-    return [full(t, True) for t in rows]
+    return [full(t, True) for t in views]
 
 
-def render_task(ctx: Ctx, row: Task, extra: Collection[str], *, reduced_children: bool = True,
+def render_task(ctx: Ctx, row: TaskLike, extra: Collection[str], *, reduced_children: bool = True,
                 active_only: bool = False) -> dict[str, Any]:
     """One task object as get_task / post_task / update_task return it (with `parent`, reduced children)."""
     return render_tasks(ctx, [row], extra, reduced_children=reduced_children, active_only=active_only,
