@@ -31,5 +31,8 @@ check: $(STAMP) ## ruff + mypy --strict
 bench: $(STAMP) ## Run the benchmark scripts (they print figures, they do not fail)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+soak: $(STAMP) ## Run the reliability suites at full size (crash, concurrency, fuzz, isolation, rate limit, scale-out)
+	LOCALSECTION_SOAK=1 $(BIN)/python -m pytest tests/reliability -q
+
 clean: ## Remove .venv and caches (keeps ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -107,3 +107,17 @@ def test_our_credentials_on_another_accounts_host_are_refused_by_every_action(
            f"{len(changed)} victim tables changed")
     assert accepted == []
     assert changed == set()
+
+
+def test_dev_reset_empties_one_account_and_leaves_the_other_untouched(api: Api, other: Api,
+                                                                      figure: Callable[[str], None]) -> None:
+    build(api, "resetzq")
+    build(other, "keepzq")
+    kept = counts(other)
+    deleted = dev.reset_account(api.state.db, api.account)
+    left = {t: n for t, n in counts(api).items() if n}
+    figure(f"dev reset: {sum(deleted.values())} rows deleted, other account changed: {counts(other) != kept}")
+    assert left == {"users": 1, "teams": 1}  # the owner and the owner's team stay, so the key still works
+    assert counts(other) == kept
+    assert [u["email"] for u in api.ok("get_users")] == [api.owner_email]
+    assert api.ok("get_projects") == []
