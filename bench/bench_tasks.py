@@ -116,6 +116,10 @@ def _insert(state: AppState, rows: list[dict[str, Any]]) -> None:
     raw = state.db.engine.raw_connection()
     try:
         cur = raw.cursor()
+        if not pg:
+            # The engine's SQLite connections are in autocommit mode (we emit BEGIN ourselves): one
+            # transaction for the whole load instead of one per row.
+            cur.execute("BEGIN")
         for start in range(0, len(rows), BATCH):
             batch = [tuple(_db_value(row.get(c), pg) for c in TASK_COLUMNS) for row in rows[start:start + BATCH]]
             if pg:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+import orjson
+from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, create_engine, event, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -82,3 +84,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_INLINE_IDS = 500
+
+
+def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
+    """`column IN ids` that stays one statement with one parameter however many ids there are."""
+    values = sorted(set(ids))
+    if len(values) <= _INLINE_IDS:
+        return column.in_(values)  # type: ignore[no-any-return]
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", values, type_=ARRAY(BigInteger), unique=True))  # type: ignore[no-any-return]
+    each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
+    return column.in_(select(each.c.value))  # type: ignore[no-any-return]

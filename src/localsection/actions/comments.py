@@ -13,9 +13,9 @@ from localsection.actions.tasks import page_of
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
+from localsection.db import ids_in
 from localsection.models import Comment, CommentVisibility, StoredFile, User
 from localsection.render import comments as rc
-from localsection.render.tasks import ids_in
 
 INTERNAL_FLAGS = frozenset({"1", "true"})
 
@@ -24,7 +24,7 @@ def _comment_files(ctx: Ctx, comment_ids: list[int]) -> dict[int, list[StoredFil
     out: dict[int, list[StoredFile]] = defaultdict(list)
     if not comment_ids:
         return out
-    q = (select(StoredFile).where(ids_in(ctx, StoredFile.comment_id, comment_ids),
+    q = (select(StoredFile).where(ids_in(ctx.db, StoredFile.comment_id, comment_ids),
                                   StoredFile.account_id == ctx.account_id).order_by(StoredFile.id))
     for f in ctx.db.scalars(q):
         assert f.comment_id is not None
@@ -38,7 +38,7 @@ def _users_of(ctx: Ctx, comments: list[Comment]) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id: u for u in ctx.db.scalars(select(User).where(User.account_id == ctx.account_id,
-                                                              ids_in(ctx, User.id, ids)))}
+                                                              ids_in(ctx.db, User.id, ids)))}
 
 
 @action("get_comments", scope="comments_read")

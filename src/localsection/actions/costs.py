@@ -16,12 +16,13 @@ from localsection import access, errors, render
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
+from localsection.db import ids_in
 from localsection.errors import ApiError
 from localsection.filters import Field, compile_filter
 from localsection.models import Cost, Project, Task, Timer, User
 from localsection.render import costs as rc
 from localsection.render.members import user_ref
-from localsection.render.tasks import ids_in, render_tasks
+from localsection.render.tasks import render_tasks
 
 COSTS_FIELDS = {
     "id": Field("int", Cost.task_id),
@@ -145,7 +146,7 @@ def get_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
         raise errors.too_many(cap)
     tasks = task_objects(ctx, {r.task_id for r in rows})
     users = {u.id: user_ref(u) for u in ctx.db.scalars(
-        select(User).where(ids_in(ctx, User.id, {r.user_id for r in rows}), User.account_id == ctx.account_id))}
+        select(User).where(ids_in(ctx.db, User.id, {r.user_id for r in rows}), User.account_id == ctx.account_id))}
     data = [rc.cost_row(r, users[r.user_id], tasks[r.task_id]) for r in rows]
     total = rc.amount(sum(r.minutes for r in rows), sum(r.money_cents for r in rows))
     return render.ok_top(data=data, total=total)
@@ -155,7 +156,7 @@ def task_objects(ctx: Ctx, task_ids: set[int]) -> dict[int, dict[str, Any]]:
     """Task objects without extras by id (one bulk render; rows are already access-checked)."""
     if not task_ids:
         return {}
-    tasks = list(ctx.db.scalars(select(Task).where(ids_in(ctx, Task.id, task_ids),
+    tasks = list(ctx.db.scalars(select(Task).where(ids_in(ctx.db, Task.id, task_ids),
                                                    Task.account_id == ctx.account_id)))
     return {t.id: obj for t, obj in zip(tasks, render_tasks(ctx, tasks, set()), strict=True)}
 
@@ -191,7 +192,7 @@ def _project_totals(ctx: Ctx, conds: list[ColumnElement[bool]]) -> tuple[list[di
     for project_id, key, mins, cents in ctx.db.execute(q):
         monthly.setdefault(project_id, {})[str(key)] = _sums((mins, cents))
     names = dict(ctx.db.execute(select(Project.id, Project.name).where(
-        ids_in(ctx, Project.id, set(monthly)), Project.account_id == ctx.account_id)).tuples().all())
+        ids_in(ctx.db, Project.id, set(monthly)), Project.account_id == ctx.account_id)).tuples().all())
     out = []
     total_minutes = total_cents = 0
     for project_id in sorted(monthly):
@@ -214,7 +215,7 @@ def _add_task_totals(ctx: Ctx, conds: list[ColumnElement[bool]], projects: list[
     wanted = {t for per in grouped.values() for t in per}
     # Only the columns of a task reference: loading full ORM rows would dominate large reports.
     q_tasks = (select(Task.id, Task.name, Task.project_id, Task.top_id, Task.status, Task.priority)
-               .where(ids_in(ctx, Task.id, wanted), Task.account_id == ctx.account_id))
+               .where(ids_in(ctx.db, Task.id, wanted), Task.account_id == ctx.account_id))
     tasks = {t.id: t for t in ctx.db.execute(q_tasks)}
     for item in projects:
         per = grouped.get(int(item["id"]), {})

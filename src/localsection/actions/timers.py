@@ -12,11 +12,11 @@ from localsection.actions.costs import save_timer, task_objects
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
+from localsection.db import ids_in
 from localsection.errors import ApiError
 from localsection.models import Timer, User
 from localsection.render import costs as rc
 from localsection.render.members import user_ref
-from localsection.render.tasks import ids_in
 
 
 def timer_not_found() -> ApiError:
@@ -40,7 +40,7 @@ def get_timers(ctx: Ctx, p: Params) -> dict[str, Any]:
                                .order_by(Timer.started_at, Timer.id)))
     tasks = task_objects(ctx, {t.task_id for t in rows})
     users = {u.id: user_ref(u) for u in ctx.db.scalars(
-        select(User).where(ids_in(ctx, User.id, {t.user_id for t in rows}), User.account_id == ctx.account_id))}
+        select(User).where(ids_in(ctx.db, User.id, {t.user_id for t in rows}), User.account_id == ctx.account_id))}
     return render.ok_data([rc.timer(ctx, t, users[t.user_id], tasks[t.task_id]) for t in rows])
 
 

@@ -15,8 +15,6 @@ from localsection.models import (
     Project,
     ProjectFolder,
     ProjectMember,
-    ProjectTag,
-    Tag,
     Team,
     User,
 )
@@ -24,6 +22,7 @@ from localsection.render import date, datetime_min, number, project_page, put, s
 from localsection.render.comments import compose_html
 from localsection.render.custom_fields import custom_field_values
 from localsection.render.members import NOONE_MANAGER, user_ref
+from localsection.render.tags import object_tags
 
 # The 14 restriction flags of post_project / update_project, in the order of the PM examples.
 OPTION_KEYS = (
@@ -85,12 +84,8 @@ def load_related(ctx: Ctx, rows: Sequence[Project], extra: set[str]) -> Related:
     if team_ids:
         rel.teams = {t.id: t for t in ctx.db.scalars(select(Team).where(
             Team.account_id == ctx.account_id, Team.id.in_(team_ids)))}
-    for part in chunks(ids):
-        tag_rows = ctx.db.execute(select(ProjectTag.project_id, Tag.id, Tag.title)
-                                  .join(Tag, Tag.id == ProjectTag.tag_id)
-                                  .where(ProjectTag.project_id.in_(part)).order_by(Tag.id)).all()
-        for project_id, tag_id, title in tag_rows:
-            rel.tags[project_id][str(tag_id)] = title
+    for project_id, tags in object_tags(ctx, "project", ids).items():
+        rel.tags[project_id] = tags
     if "custom_fields" in extra:
         _load_custom(ctx, ids, rel)
     return rel

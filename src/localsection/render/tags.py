@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from localsection import access
 from localsection.ctx import Ctx
+from localsection.db import ids_in
 from localsection.models import ProjectTag, Tag, TagGroup, TaskTag
 
 # Listing order of groups: statuses, then labels, then untyped project groups (PM lists statuses first).
@@ -44,7 +45,7 @@ def object_tags(ctx: Ctx, applies_to: str, object_ids: Collection[int]) -> dict[
     link, col = (TaskTag, TaskTag.task_id) if applies_to == "task" else (ProjectTag, ProjectTag.project_id)
     query = (select(col, Tag.id, Tag.title).join(link, link.tag_id == Tag.id)
              .join(TagGroup, TagGroup.id == Tag.group_id)
-             .where(col.in_(set(object_ids)), Tag.account_id == ctx.account_id).order_by(col, Tag.id))
+             .where(ids_in(ctx.db, col, object_ids), Tag.account_id == ctx.account_id).order_by(col, Tag.id))
     if access.in_client_team(ctx):
         query = query.where(TagGroup.access == "public")
     out: dict[int, dict[str, str]] = defaultdict(dict)

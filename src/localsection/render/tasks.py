@@ -14,23 +14,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-import orjson
-from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Select, func, select
 
 from localsection import access
 from localsection.ctx import Ctx
+from localsection.db import ids_in
 from localsection.models import (
     Comment,
     Project,
     StoredFile,
-    Tag,
-    TagGroup,
     Task,
     TaskRelation,
     TaskSubscriber,
-    TaskTag,
     User,
 )
 from localsection.render import comments as rc
@@ -38,25 +33,13 @@ from localsection.render import date, datetime_min, number, project_ref, put, ta
 from localsection.render.custom_fields import custom_field_values
 from localsection.render.files import task_file
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
+from localsection.render.tags import object_tags
 
 # Above this many ids a list travels as one array/JSON parameter instead of one bind per id
 # (PostgreSQL and SQLite both cap the number of bind parameters of a statement).
-_INLINE_IDS = 500
 COMMENTS_SHOWN = 5
 TEXT_EXTRAS = frozenset({"text", "html"})
 RENDERED_EXTRAS = frozenset({"subscribers", "files", "comments", "relations", "custom_fields"})
-
-
-def ids_in(ctx: Ctx, column: InstrumentedAttribute[Any] | ColumnElement[Any], ids: Collection[int],
-           ) -> ColumnElement[bool]:
-    """`column IN ids` that stays one statement with one parameter however many ids there are."""
-    values = sorted(set(ids))
-    if len(values) <= _INLINE_IDS:
-        return column.in_(values)
-    if ctx.db.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", values, type_=ARRAY(BigInteger), unique=True))
-    each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
-    return column.in_(select(each.c.value))
 
 
 class TaskView(NamedTuple):
@@ -147,7 +130,7 @@ def load_children(ctx: Ctx, rows: Iterable[TaskView], *, active_only: bool) -> d
     for _level in range(2):
         if not parent_ids:
             break
-        q = select_views().where(ids_in(ctx, Task.parent_id, parent_ids), access.task_filter(ctx))
+        q = select_views().where(ids_in(ctx.db, Task.parent_id, parent_ids), access.task_filter(ctx))
         if active_only:
             q = q.where(Task.status == "active")
         found = fetch_views(ctx, q.order_by(Task.id))
@@ -173,9 +156,9 @@ def _load(ctx: Ctx, tasks: list[TaskView], extra: Collection[str], rel: _Related
         wanted = {t.parent_id for t in tasks if t.parent_id is not None}
         if wanted:
             rel.parents = {p.id: p for p in fetch_views(ctx, select_views().where(
-                ids_in(ctx, Task.id, wanted), Task.account_id == ctx.account_id))}
+                ids_in(ctx.db, Task.id, wanted), Task.account_id == ctx.account_id))}
     if ids:
-        rel.tags = _tags(ctx, ids)
+        rel.tags = object_tags(ctx, "task", ids)
         if "subscribers" in extra:
             rel.subscribers = _subscribers(ctx, ids)
             user_ids.update(u for us in rel.subscribers.values() for u in us)
@@ -193,27 +176,16 @@ def _load(ctx: Ctx, tasks: list[TaskView], extra: Collection[str], rel: _Related
             rel.custom = custom_field_values(ctx, "task", ids)
     if user_ids:
         rel.users = {u.id: u for u in ctx.db.scalars(
-            select(User).where(ids_in(ctx, User.id, user_ids), User.account_id == ctx.account_id))}
+            select(User).where(ids_in(ctx.db, User.id, user_ids), User.account_id == ctx.account_id))}
     project_ids = {t.project_id for t in tasks}
     if project_ids:
         rel.projects = {p.id: p for p in ctx.db.scalars(
-            select(Project).where(ids_in(ctx, Project.id, project_ids), Project.account_id == ctx.account_id))}
-
-
-def _tags(ctx: Ctx, ids: list[int]) -> dict[int, dict[str, str]]:
-    q = (select(TaskTag.task_id, Tag.id, Tag.title).join(Tag, Tag.id == TaskTag.tag_id)
-         .where(ids_in(ctx, TaskTag.task_id, ids)).order_by(TaskTag.task_id, Tag.id))
-    if access.in_client_team(ctx):
-        q = q.join(TagGroup, TagGroup.id == Tag.group_id).where(TagGroup.access == "public")
-    out: dict[int, dict[str, str]] = defaultdict(dict)
-    for task_id, tag_id, title in ctx.db.execute(q):
-        out[task_id][str(tag_id)] = title
-    return out
+            select(Project).where(ids_in(ctx.db, Project.id, project_ids), Project.account_id == ctx.account_id))}
 
 
 def _subscribers(ctx: Ctx, ids: list[int]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = defaultdict(list)
-    q = (select(TaskSubscriber.task_id, TaskSubscriber.user_id).where(ids_in(ctx, TaskSubscriber.task_id, ids))
+    q = (select(TaskSubscriber.task_id, TaskSubscriber.user_id).where(ids_in(ctx.db, TaskSubscriber.task_id, ids))
          .order_by(TaskSubscriber.task_id, TaskSubscriber.user_id))
     for task_id, user_id in ctx.db.execute(q):
         out[task_id].append(user_id)
@@ -223,7 +195,7 @@ def _subscribers(ctx: Ctx, ids: list[int]) -> dict[int, list[int]]:
 def _files(ctx: Ctx, ids: list[int]) -> dict[int, list[StoredFile]]:
     """Files of the descriptions (not of comments)."""
     out: dict[int, list[StoredFile]] = defaultdict(list)
-    q = (select(StoredFile).where(ids_in(ctx, StoredFile.task_id, ids), StoredFile.comment_id.is_(None),
+    q = (select(StoredFile).where(ids_in(ctx.db, StoredFile.task_id, ids), StoredFile.comment_id.is_(None),
                                   StoredFile.account_id == ctx.account_id).order_by(StoredFile.id))
     for f in ctx.db.scalars(q):
         assert f.task_id is not None
@@ -235,7 +207,7 @@ def _comments(ctx: Ctx, ids: list[int]) -> dict[int, list[Comment]]:
     """The five newest visible comments of each task, newest first (one windowed query)."""
     rank = func.row_number().over(partition_by=Comment.task_id,
                                   order_by=(Comment.date_added.desc(), Comment.id.desc())).label("rn")
-    ranked = (select(Comment.id, rank).where(ids_in(ctx, Comment.task_id, ids), access.comment_filter(ctx))
+    ranked = (select(Comment.id, rank).where(ids_in(ctx.db, Comment.task_id, ids), access.comment_filter(ctx))
               .subquery())
     q = (select(Comment).join(ranked, ranked.c.id == Comment.id).where(ranked.c.rn <= COMMENTS_SHOWN)
          .order_by(Comment.task_id, ranked.c.rn))
@@ -248,13 +220,13 @@ def _comments(ctx: Ctx, ids: list[int]) -> dict[int, list[Comment]]:
 def _relations(ctx: Ctx, ids: list[int], rel: _Related) -> None:
     """Predecessors (`from`) and successors (`to`) of each task; related tasks the caller cannot see are left out."""
     links = list(ctx.db.execute(select(TaskRelation.from_task_id, TaskRelation.to_task_id, TaskRelation.type)
-                                .where(ids_in(ctx, TaskRelation.from_task_id, ids))))
+                                .where(ids_in(ctx.db, TaskRelation.from_task_id, ids))))
     links += list(ctx.db.execute(select(TaskRelation.from_task_id, TaskRelation.to_task_id, TaskRelation.type)
-                                 .where(ids_in(ctx, TaskRelation.to_task_id, ids))))
+                                 .where(ids_in(ctx.db, TaskRelation.to_task_id, ids))))
     others = {a for a, _, _ in links} | {b for _, b, _ in links}
     if not others:
         return
-    tasks = {t.id: t for t in fetch_views(ctx, select_views().where(ids_in(ctx, Task.id, others),
+    tasks = {t.id: t for t in fetch_views(ctx, select_views().where(ids_in(ctx.db, Task.id, others),
                                                                     access.visible_task_filter(ctx)))}
     wanted = set(ids)
     seen: set[tuple[int, int]] = set()
