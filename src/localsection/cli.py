@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any, NoReturn
 
 import typer
 
 from localsection import accounts, bootstrap
+from localsection.cli_common import account_url, emit, fail, open_db
 from localsection.cli_custom_fields import app as custom_fields_app
 from localsection.cli_dev import dev_app
 from localsection.cli_oauth import apps_app, tokens_app
 from localsection.cli_webhooks import webhooks_app, worker
 from localsection.config import Settings
-from localsection.db import Database
 
 app = typer.Typer(help="localsection: a self-hosted Worksection-compatible server.", no_args_is_help=True,
                   add_completion=False)
@@ -32,44 +30,20 @@ app.add_typer(webhooks_app, name="webhooks")
 app.command("worker")(worker)
 
 
-def _db() -> Database:
-    db = Database(Settings.from_env())
-    bootstrap.upgrade(db)
-    return db
 
 
-def _url(settings: Settings, account: str | None = None) -> str:
-    if settings.public_url:
-        return settings.public_url.replace("{account}", account or "").rstrip("/")
-    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    if account and not settings.default_account and account != bootstrap.DEFAULT_ACCOUNT:
-        host = f"{account}.{settings.domain}"
-    return f"http://{host}:{settings.port}"
 
 
-def _print(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(data))
-        return
-    for key, value in data.items():
-        if isinstance(value, dict):
-            for k2, v2 in value.items():
-                typer.echo(f"{key}.{k2}: {v2}")
-        else:
-            typer.echo(f"{key}: {value}")
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 @app.command()
 def init(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Migrate and create the default account if there is none; print its credentials."""
-    db = _db()
-    creds = bootstrap.init_default(db, _url(db.settings))
-    _print(creds.as_dict(), json_out)
+    db = open_db()
+    creds = bootstrap.init_default(db, account_url(db.settings))
+    emit(creds.as_dict(), json_out)
 
 
 @accounts_app.command("create")
@@ -77,48 +51,48 @@ def accounts_create(name: str, owner_email: str = typer.Option(..., "--owner-ema
                     owner_password: str | None = typer.Option(None, "--owner-password"),
                     json_out: bool = typer.Option(False, "--json")) -> None:
     """Create an account and its owner."""
-    db = _db()
+    db = open_db()
     try:
         with db.session() as s:
             created = accounts.create_account(s, name, owner_email, owner_password)
-            data = {"account": created.account.name, "url": _url(db.settings, created.account.name),
+            data = {"account": created.account.name, "url": account_url(db.settings, created.account.name),
                     "api_key": created.account.api_key,
                     "owner": {"email": created.owner.email, "password": created.password}}
     except accounts.AccountError as exc:
-        _fail(str(exc))
-    _print(data, json_out)
+        fail(str(exc))
+    emit(data, json_out)
 
 
 @accounts_app.command("rotate-key")
 def accounts_rotate_key(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Give an account a new admin API key (the old one stops working at once)."""
-    db = _db()
+    db = open_db()
     try:
         with db.session() as s:
             account = accounts.rotate_key(s, name)
             data = {"account": account.name, "api_key": account.api_key}
     except accounts.AccountError as exc:
-        _fail(str(exc))
-    _print(data, json_out)
+        fail(str(exc))
+    emit(data, json_out)
 
 
 @users_app.command("set-password")
 def users_set_password(account: str = typer.Option(..., "--account"), email: str = typer.Option(..., "--email"),
                        password: str = typer.Option(..., "--password")) -> None:
     """Set a user's password (stored as an argon2 hash)."""
-    db = _db()
+    db = open_db()
     try:
         with db.session() as s:
             accounts.set_password(s, account, email, password)
     except accounts.AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo("password updated")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""
-    _db()
+    open_db()
     typer.echo("database is up to date")
 
 
@@ -135,8 +109,8 @@ def serve(host: str | None = typer.Option(None, "--host"), port: int | None = ty
     if port:
         os.environ["LOCALSECTION_PORT"] = str(port)
     settings = Settings.from_env()
-    db = _db()
-    creds = bootstrap.init_default(db, _url(settings))
+    db = open_db()
+    creds = bootstrap.init_default(db, account_url(settings))
     db.dispose()
     typer.echo("localsection is serving the Worksection API")
     typer.echo(f"  URL:            {creds.url}")

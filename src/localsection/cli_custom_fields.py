@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
-from localsection import accounts, bootstrap
+from localsection import accounts
 from localsection.actions import custom_fields as cf
-from localsection.config import Settings
-from localsection.db import Database
+from localsection.cli_common import fail, open_db
 from localsection.models import CustomField
 from localsection.render.custom_fields import definition
 
@@ -18,15 +17,8 @@ app = typer.Typer(help="Custom fields of tasks and projects: define them, list t
                   no_args_is_help=True)
 
 
-def _db() -> Database:
-    db = Database(Settings.from_env())
-    bootstrap.upgrade(db)
-    return db
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _shape(field: CustomField) -> dict[str, Any]:
@@ -48,7 +40,7 @@ def create(account: str = typer.Option(..., "--account", help="Account name."),
            option: list[str] = typer.Option([], "--option", help="A choice of select/multiselect (repeat)."),
            json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Define a custom field of tasks or projects."""
-    db = _db()
+    db = open_db()
     data: dict[str, Any] = {}
     try:
         with db.session() as s:
@@ -56,7 +48,7 @@ def create(account: str = typer.Option(..., "--account", help="Account name."),
             data = _shape(cf.create_field(s, acc.id, applies_to.strip().lower(), name, type_.strip().lower(),
                                           descr, option))
     except (accounts.AccountError, cf.CustomFieldError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if json_out:
         typer.echo(json.dumps(data))
     else:
@@ -67,14 +59,14 @@ def create(account: str = typer.Option(..., "--account", help="Account name."),
 def list_(account: str = typer.Option(..., "--account", help="Account name."),
           json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the account's custom fields (task fields first)."""
-    db = _db()
+    db = open_db()
     rows: list[dict[str, Any]] = []
     try:
         with db.session(write=False) as s:
             acc = accounts.get_account(s, account)
             rows = [_shape(f) for f in cf.list_fields(s, acc.id)]
     except accounts.AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if json_out:
         typer.echo(json.dumps(rows))
         return
@@ -89,14 +81,14 @@ def set_(account: str = typer.Option(..., "--account", help="Account name."),
          value: str = typer.Option(..., "--value", help="The value; empty clears it. multiselect: a,b."),
          json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Set (or clear) the value of a custom field on one task or project."""
-    db = _db()
+    db = open_db()
     stored: Any = None
     try:
         with db.session() as s:
             acc = accounts.get_account(s, account)
             stored = cf.set_value(s, acc.id, field, object_id, value)
     except (accounts.AccountError, cf.CustomFieldError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if json_out:
         typer.echo(json.dumps({"field": str(field), "object": str(object_id), "value": stored}))
     else:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 from sqlalchemy import select
 
-from localsection import accounts, bootstrap
-from localsection.config import Settings
-from localsection.db import Database
+from localsection import accounts
+from localsection.cli_common import account_url, emit, fail, open_db
 from localsection.models import User
 from localsection.oauth2 import apps, refresh, tokens
 
@@ -18,29 +16,12 @@ apps_app = typer.Typer(help="OAuth2 apps: register, list, delete.", no_args_is_h
 tokens_app = typer.Typer(help="OAuth2 tokens: issue one without the browser flow.", no_args_is_help=True)
 
 
-def _db() -> Database:
-    db = Database(Settings.from_env())
-    bootstrap.upgrade(db)
-    return db
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
-def _show(data: Any, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(data))
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            typer.echo(f"{key}: {value}")
 
 
-def _account_url(settings: Settings, name: str) -> str:
-    from localsection.cli import _url  # late: cli imports this module to register the commands
-
-    return _url(settings, name)
 
 
 @apps_app.command("create")
@@ -49,27 +30,27 @@ def apps_create(account: str = typer.Option(..., "--account", help="Account name
                 redirect_uri: list[str] = typer.Option(..., "--redirect-uri", help="Allowed redirect URI (repeat)."),
                 json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Register an app; prints client_id and client_secret (the secret is shown only this once)."""
-    db = _db()
+    db = open_db()
     try:
         with db.session() as s:
             created = apps.create(s, accounts.get_account(s, account), name, redirect_uri)
             data = {"client_id": created.app.client_id, "client_secret": created.client_secret}
     except (accounts.AccountError, apps.AppError) as exc:
-        _fail(str(exc))
-    _show(data, json_out)
+        fail(str(exc))
+    emit(data, json_out)
 
 
 @apps_app.command("list")
 def apps_list(account: str = typer.Option(..., "--account"), json_out: bool = typer.Option(False, "--json")) -> None:
     """The account's apps (secrets are never shown again)."""
-    db = _db()
+    db = open_db()
     try:
         with db.session(write=False) as s:
             rows = [{"client_id": a.client_id, "name": a.name, "redirect_uris": list(a.redirect_uris),
                      "created_at": a.created_at.strftime("%Y-%m-%d %H:%M")}
                     for a in apps.list_apps(s, accounts.get_account(s, account))]
     except accounts.AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if json_out:
         typer.echo(json.dumps(rows))
         return
@@ -80,12 +61,12 @@ def apps_list(account: str = typer.Option(..., "--account"), json_out: bool = ty
 @apps_app.command("delete")
 def apps_delete(client_id: str, account: str = typer.Option(..., "--account")) -> None:
     """Delete an app; every token issued through it stops working at once."""
-    db = _db()
+    db = open_db()
     try:
         with db.session() as s:
             apps.delete(s, accounts.get_account(s, account), client_id)
     except (accounts.AccountError, apps.AppError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo("app deleted")
 
 
@@ -98,8 +79,8 @@ def tokens_issue(account: str = typer.Option(..., "--account"), email: str = typ
     wanted = [s.strip() for s in scopes.replace(" ", ",").split(",") if s.strip()]
     unknown = [s for s in wanted if s not in tokens.ALL_SCOPES]
     if unknown or not wanted:
-        _fail(f"unknown scopes: {', '.join(unknown)}" if unknown else "no scopes given")
-    db = _db()
+        fail(f"unknown scopes: {', '.join(unknown)}" if unknown else "no scopes given")
+    db = open_db()
     try:
         with db.session() as s:
             acc = accounts.get_account(s, account)
@@ -111,7 +92,7 @@ def tokens_issue(account: str = typer.Option(..., "--account"), email: str = typ
             if app is None or app.account_id != acc.id:
                 raise accounts.AccountError(f"no app {client_id} in account {acc.name}")
             body = refresh.issue_pair(s, db.settings, app, user, [x for x in tokens.ALL_SCOPES if x in wanted],
-                                      account_url=_account_url(db.settings, acc.name))
+                                      account_url=account_url(db.settings, acc.name))
     except accounts.AccountError as exc:
-        _fail(str(exc))
-    _show(body, json_out)
+        fail(str(exc))
+    emit(body, json_out)

@@ -10,24 +10,19 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from localsection import bootstrap, webhooks
-from localsection.config import Settings
-from localsection.db import Database
+from localsection import webhooks
+from localsection.cli_common import open_db
 from localsection.models import Account, DeliveryAttempt, OutboxItem, Webhook
 
 webhooks_app = typer.Typer(help="Webhooks: list, re-enable, delivery log.", no_args_is_help=True)
 
 
-def _db() -> Database:
-    db = Database(Settings.from_env())
-    bootstrap.upgrade(db)
-    return db
 
 
 @webhooks_app.command("list")
 def list_webhooks(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every webhook of every account, with its failure count and pending events."""
-    db = _db()
+    db = open_db()
     with db.session(write=False) as s:
         rows = s.execute(select(Webhook, Account.name).join(Account, Account.id == Webhook.account_id)
                          .order_by(Webhook.id)).all()
@@ -48,7 +43,7 @@ def list_webhooks(json_out: bool = typer.Option(False, "--json", help="Print JSO
 @webhooks_app.command("enable")
 def enable(webhook_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Switch a (paused) webhook on again; its kept events are delivered in order."""
-    if not webhooks.enable(_db(), webhook_id):
+    if not webhooks.enable(open_db(), webhook_id):
         typer.echo(f"error: webhook {webhook_id} not found", err=True)
         raise typer.Exit(2)
     typer.echo(f"webhook {webhook_id} enabled")
@@ -59,7 +54,7 @@ def delivery_log(webhook_id: int = typer.Argument(..., metavar="ID"),
                  limit: int = typer.Option(100, "--limit", help="Newest attempts to show."),
                  json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Delivery attempts of a webhook, oldest of the newest LIMIT first: time, result, HTTP code, latency."""
-    db = _db()
+    db = open_db()
     with db.session(write=False) as s:
         if s.get(Webhook, webhook_id) is None:
             typer.echo(f"error: webhook {webhook_id} not found", err=True)
@@ -81,7 +76,7 @@ def delivery_log(webhook_id: int = typer.Argument(..., metavar="ID"),
 
 def worker() -> None:
     """Run the webhook delivery worker in the foreground (several may run against one PostgreSQL)."""
-    db = _db()
+    db = open_db()
     w = webhooks.Worker(db, db.settings)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
