@@ -22,7 +22,7 @@ run: $(STAMP) ## Serve the API on SQLite (./data), printing the URL and credenti
 	$(BIN)/localsection serve
 
 test: $(STAMP) ## Run the whole suite on SQLite and, when it answers, PostgreSQL
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 check: $(STAMP) ## ruff + mypy --strict
 	$(BIN)/ruff check src tests bench

@@ -6,6 +6,7 @@ other's rows: each test creates fresh accounts.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import uuid
@@ -16,12 +17,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from localsection import bootstrap
+from localsection import accounts, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.state import AppState
 from tests.helpers import Api
+
+# Every test creates accounts whose owners share one password: hash it once (argon2 costs ~0.1-0.5 s a call).
+accounts.hash_password = functools.lru_cache(maxsize=32)(accounts.hash_password)  # type: ignore[assignment]
 
 PG_URL = os.environ.get("LOCALSECTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,19 +9,9 @@ import pytest
 from localsection import clock, events
 from localsection.ctx import Ctx
 from localsection.models import Account, User
+from tests import postman
 from tests.factories import make_project
 from tests.helpers import Api
-
-PM = json.loads(Path("/work/shared/reference/ws_client_api_postman_collection.json").read_text())
-
-
-def _pm(name: str, response: str) -> dict[str, Any]:
-    def walk(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for it in items:
-            yield from walk(it["item"]) if "item" in it else [it]
-
-    item = next(i for i in walk(PM["item"]) if i["name"] == name)
-    return json.loads(next(r for r in item["response"] if r["name"] == response)["body"])  # type: ignore[no-any-return]
 
 
 def record(api: Api, action: str, object_type: str, object_id: int, project_id: int, **kw: Any) -> None:
@@ -37,7 +24,7 @@ def record(api: Api, action: str, object_type: str, object_id: int, project_id: 
 
 @pytest.mark.parametrize("period", ["", "0d", "60d", "31d", "73h", "361m", "1w", "-1d", "1.5h", "01d", "d", "99999d"])
 def test_a_missing_or_out_of_range_period_is_field_is_required(api: Api, period: str) -> None:
-    assert api.error("get_events", period=period) == _pm("get_events", "error")
+    assert api.error("get_events", period=period) == postman.example("get_events", "error")
 
 
 @pytest.mark.parametrize("period", ["1m", "360m", "72h", "30d"])
@@ -52,7 +39,7 @@ def test_events_have_the_postman_shape_and_come_oldest_first(api: Api) -> None:
     record(api, "update", "task", 7, p, new={"priority": "7"}, old={"priority": "1"})
     record(api, "close", "task", 7, p)
     data = api.ok("get_events", period="1h")
-    example = _pm("get_events", "success")["data"]
+    example = postman.example("get_events", "success")["data"]
     assert [list(e) for e in data] == [list(example[0]), list(example[2]), list(example[3])]
     assert [e["action"] for e in data] == ["post", "update", "close"]
     assert data[0]["object"] == {"type": "project", "id": str(p), "page": f"/project/{p}/{p}/"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import re
 import secrets
 import urllib.parse
@@ -27,18 +26,15 @@ from localsection.models import Account
 from localsection.oauth2 import apps, tokens
 from localsection.state import AppState
 from localsection.web import throttle
+from tests import postman
 from tests.helpers import Api
 
-POSTMAN = Path("/work/shared/reference/ws_oauth2_postman_collection.json")
 REDIRECT = "https://app.example.com/oauth/callback"
 
 
 def postman_example(request_name: str, example: str) -> dict[str, Any]:
     """The body of one example response of the official OAuth2 Postman collection."""
-    collection = json.loads(POSTMAN.read_text())
-    item = next(i for i in collection["item"] if i["name"] == request_name)
-    response = next(r for r in item["response"] if r["name"] == example)
-    return json.loads(response["body"])  # type: ignore[no-any-return]
+    return postman.example(request_name, example, collection=postman.OAUTH2)  # type: ignore[no-any-return]
 
 
 def pkce_pair() -> tuple[str, str]:

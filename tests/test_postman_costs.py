@@ -3,65 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localsection import clock
 from localsection.models import Cost
+from tests import postman
 from tests.factories import make_project, make_task
 from tests.helpers import Api
 
-COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ws_client_api_postman_collection.json"
-pytestmark = pytest.mark.skipif(not COLLECTION.exists(), reason="Postman collection not available")
+pytestmark = postman.requires()
 
 
-@cache
-def examples() -> dict[tuple[str, str], Any]:
-    """(action, example name) -> parsed example body; hand-edited trailing commas are tolerated."""
-    out: dict[tuple[str, str], Any] = {}
-
-    def walk(items: list[dict[str, Any]]) -> None:
-        for item in items:
-            if "item" in item:
-                walk(item["item"])
-                continue
-            url = item["request"]["url"]
-            raw = url["raw"] if isinstance(url, dict) else url
-            m = re.search(r"action=([a-z_]+)", raw)
-            for resp in item.get("response", []):
-                if m and resp.get("body") and resp["body"].lstrip().startswith("{"):
-                    body = re.sub(r",(\s*[}\]])", r"\1", resp["body"])
-                    out[(m.group(1), resp["name"])] = json.loads(body)
-
-    walk(json.loads(COLLECTION.read_text())["item"])
-    return out
-
-
-def kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__
-
-
-def assert_covers(ours: Any, example: Any, path: str = "$") -> None:
-    """Every key of `example` exists in `ours` with the same JSON type; list items compared pairwise."""
-    assert kind(ours) == kind(example), f"{path}: {kind(ours)} != {kind(example)}"
-    if isinstance(example, dict):
-        for key, value in example.items():
-            assert key in ours, f"{path}.{key} missing"
-            assert_covers(ours[key], value, f"{path}.{key}")
-    elif isinstance(example, list) and example:
-        assert ours, f"{path}: empty list where the example has items"
-        for i, item in enumerate(example):
-            assert_covers(ours[min(i, len(ours) - 1)], item, f"{path}[{i}]")
+def assert_shape(example: Any, ours: Any) -> None:
+    """Pairwise: get_costs lists a done task's timer row (with `date_closed`), then an active task's manual row."""
+    postman.assert_shape(example, ours, lists="pairwise")
 
 
 @pytest.fixture(autouse=True)
@@ -90,23 +48,23 @@ def scene(api: Api) -> dict[str, Any]:
 
 
 def test_get_costs_matches_the_postman_example(api: Api, scene: dict[str, Any]) -> None:
-    assert_covers(api.call("get_costs"), examples()[("get_costs", "success")])
+    assert_shape(postman.example("get_costs"), api.call("get_costs"))
 
 
 def test_get_costs_total_matches_the_postman_example(api: Api, scene: dict[str, Any]) -> None:
     ours = api.call("get_costs_total")
-    example = examples()[("get_costs_total", "success")]
-    assert_covers(ours, example)
+    example = postman.example("get_costs_total")
+    assert_shape(example, ours)
     assert set(ours) == set(example)
 
 
 def test_add_update_delete_costs_match_the_postman_examples(api: Api, scene: dict[str, Any]) -> None:
     created = api.call("add_costs", id_task=scene["active"], time="0:09", email_user_from=api.owner_email)
-    assert_covers(created, examples()[("add_costs", "success")])
+    assert_shape(postman.example("add_costs"), created)
     assert set(created) == {"status", "id"}
-    assert api.call("add_costs", id_task="", time="") == examples()[("add_costs", "error")]
-    assert api.call("update_costs", id_costs=created["id"], time="1") == examples()[("update_costs", "success")]
-    assert api.call("delete_costs", id_costs=created["id"]) == examples()[("delete_costs", "success")]
+    assert api.call("add_costs", id_task="", time="") == postman.example("add_costs", "error")
+    assert api.call("update_costs", id_costs=created["id"], time="1") == postman.example("update_costs", "success")
+    assert api.call("delete_costs", id_costs=created["id"]) == postman.example("delete_costs", "success")
 
 
 def test_timer_actions_match_the_postman_examples(api: Api, scene: dict[str, Any]) -> None:
@@ -117,17 +75,17 @@ def test_timer_actions_match_the_postman_examples(api: Api, scene: dict[str, Any
         body.pop("_http")
         return body
 
-    assert user("stop_my_timer") == examples()[("stop_my_timer", "error")]
-    assert user("start_my_timer", id_task=scene["active"]) == examples()[("start_my_timer", "success")]
-    assert user("start_my_timer", id_task=scene["active"]) == examples()[("start_my_timer", "error")]
+    assert user("stop_my_timer") == postman.example("stop_my_timer", "error")
+    assert user("start_my_timer", id_task=scene["active"]) == postman.example("start_my_timer", "success")
+    assert user("start_my_timer", id_task=scene["active"]) == postman.example("start_my_timer", "error")
     clock.shift(673)
     mine = user("get_my_timer")
     # §4.7 decision: data is a list of zero or one timer where the Postman example shows the object itself.
-    assert_covers(mine["data"][0], examples()[("get_my_timer", "success")]["data"])
+    assert_shape(postman.example("get_my_timer")["data"], mine["data"][0])
     timers = api.md5_get("action=get_timers")
-    assert_covers(timers, examples()[("get_timers", "success")])
-    assert api.md5_get("action=stop_timer&timer=999999999") == examples()[("stop_timer", "error")]
+    assert_shape(postman.example("get_timers"), timers)
+    assert api.md5_get("action=stop_timer&timer=999999999") == postman.example("stop_timer", "error")
     stopped = api.md5_get(f"action=stop_timer&timer={timers['data'][0]['id']}")
-    assert stopped == examples()[("stop_timer", "success")]
+    assert stopped == postman.example("stop_timer", "success")
     user("start_my_timer", id_task=scene["active"])
-    assert user("stop_my_timer", comment="") == examples()[("stop_my_timer", "success")]
+    assert user("stop_my_timer", comment="") == postman.example("stop_my_timer", "success")

@@ -7,66 +7,22 @@ addresses are omitted when empty (so the data set up here fills them in where th
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from localsection.models import User
+from tests import postman
 from tests.helpers import Api
 
-COLLECTION = Path("/work/shared/reference/ws_client_api_postman_collection.json")
 PHONES = {"phone": "+15852827023", "phone2": "4 4950 234 45 90", "phone3": "1 (049) 143-235-08",
           "phone4": "5989 243 88 1", "address": "Apt. 902", "address2": "Suite 329"}
 
 
-@cache
-def examples() -> dict[str, dict[str, Any]]:
-    """action name -> body of its first success example, for the collection's Members folder."""
-    folders = json.loads(COLLECTION.read_text())["item"]
-    members = next(f for f in folders if f["name"] == "Members")["item"]
-    out: dict[str, dict[str, Any]] = {}
-    for item in members:
-        success = [r for r in item.get("response", []) if r["name"] == "success"]
-        if success:
-            out[item["name"]] = json.loads(success[0]["body"])
-    return out
-
-
-def jtype(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {str: "string", list: "array", dict: "object", type(None): "null"}[type(value)]
-
-
-def shape_problems(example: Any, ours: Any, path: str = "$") -> list[str]:
-    """Every key of `example` present in `ours` with the same JSON type, in the same relative order."""
-    if jtype(example) != jtype(ours):
-        return [f"{path}: example is {jtype(example)}, ours is {jtype(ours)}"]
-    problems: list[str] = []
-    if isinstance(example, dict):
-        missing = [k for k in example if k not in ours]
-        problems += [f"{path}.{k}: missing" for k in missing]
-        common = [k for k in example if k in ours]
-        if [k for k in ours if k in example] != common:
-            problems.append(f"{path}: key order {list(ours)} differs from {list(example)}")
-        for k in common:
-            problems += shape_problems(example[k], ours[k], f"{path}.{k}")
-    elif isinstance(example, list):
-        if len(ours) < len(example):
-            problems.append(f"{path}: {len(ours)} items, the example has {len(example)}")
-        for i, (ex, mine) in enumerate(zip(example, ours, strict=False)):
-            problems += shape_problems(ex, mine, f"{path}[{i}]")
-    return problems
-
-
 def assert_like_postman(action: str, body: dict[str, Any]) -> None:
-    assert shape_problems(examples()[action], body) == []
+    """Pairwise (get_users and get_contacts list differently filled people), in order, at least as many items."""
+    postman.assert_shape(postman.example(action), body, lists="pairwise", key_order=True, as_many_items=True)
 
 
 def fill_profile(api: Api, email: str) -> None:
@@ -79,7 +35,8 @@ def fill_profile(api: Api, email: str) -> None:
 def test_the_collection_has_a_success_example_for_every_members_action() -> None:
     wanted = {"me", "get_users", "add_user", "get_user_groups", "add_user_group", "get_contacts", "add_contact",
               "get_contact_groups", "add_contact_group"}
-    assert wanted <= set(examples())
+    found = postman.example_names(folder="Members")
+    assert wanted <= {name for name, responses in found.items() if "success" in responses}
 
 
 def test_me_matches_the_postman_example(api: Api) -> None:
@@ -88,7 +45,7 @@ def test_me_matches_the_postman_example(api: Api) -> None:
     del body["_http"]
     assert_like_postman("me", body)
     assert "rate" not in body["data"]
-    assert body["data"]["role"] == examples()["me"]["data"]["role"].lower()
+    assert body["data"]["role"] == postman.example("me")["data"]["role"].lower()
 
 
 def test_get_users_matches_the_postman_example(api: Api) -> None:
@@ -97,14 +54,14 @@ def test_get_users_matches_the_postman_example(api: Api) -> None:
     api.add_user("john.doe@ws.com", first_name="John Doe", last_name="John Doe", title="PM")
     body = api.call("get_users")
     assert_like_postman("get_users", body)
-    example_roles = [u["role"].lower() for u in examples()["get_users"]["data"][:2]]
+    example_roles = [u["role"].lower() for u in postman.example("get_users")["data"][:2]]
     assert [u["role"] for u in body["data"][:2]] == example_roles
 
 
 def test_add_user_matches_the_postman_example(api: Api) -> None:
     body = api.call("add_user", email="kate.greenway@ws.com")
     assert_like_postman("add_user", body)
-    example = examples()["add_user"]["data"]
+    example = postman.example("add_user")["data"]
     for key in ("first_name", "last_name", "name", "title", "department", "email"):
         assert body["data"][key] == example[key]
     assert body["data"]["role"] == example["role"].lower()
@@ -118,11 +75,12 @@ def test_get_user_groups_matches_the_postman_example(api: Api) -> None:
 def test_add_user_group_matches_the_postman_example(api: Api) -> None:
     body = api.call("add_user_group", title="Marketing")
     assert_like_postman("add_user_group", body)
-    assert body["data"]["title"] == examples()["add_user_group"]["data"]["title"]
+    assert body["data"]["title"] == postman.example("add_user_group")["data"]["title"]
 
 
 def test_get_contacts_matches_the_postman_example(api: Api) -> None:
-    full = {k: v for k, v in examples()["add_contact"]["data"].items() if k not in ("id", "first_name", "last_name")}
+    full = {k: v for k, v in postman.example("add_contact")["data"].items()
+            if k not in ("id", "first_name", "last_name")}
     api.ok("add_contact", **full)
     api.ok("add_contact", email="steve@example.com", name="Steve Powerhold", group="Contractors",
            phone="1265 458 32 12")
@@ -142,7 +100,7 @@ def test_add_contact_from_the_postman_request_url_matches_the_example(api: Api, 
                                                               "Authorization": api.admin_header("add_contact")})
     data = body.json()
     assert_like_postman("add_contact", data)
-    expected = {k: v for k, v in examples()["add_contact"]["data"].items() if k != "id"}
+    expected = {k: v for k, v in postman.example("add_contact")["data"].items() if k != "id"}
     assert {k: data["data"][k] for k in expected} == expected
 
 
@@ -150,7 +108,7 @@ def test_get_contact_groups_matches_the_postman_example(api: Api) -> None:
     api.ok("add_contact_group", title="Clients")
     body = api.call("get_contact_groups")
     assert_like_postman("get_contact_groups", body)
-    assert body["data"][:4] == examples()["get_contact_groups"]["data"][:4]
+    assert body["data"][:4] == postman.example("get_contact_groups")["data"][:4]
 
 
 def test_add_contact_group_matches_the_postman_example(api: Api) -> None:
@@ -160,5 +118,18 @@ def test_add_contact_group_matches_the_postman_example(api: Api) -> None:
 
 
 def test_the_shape_check_notices_a_wrong_type_and_a_missing_key() -> None:
-    assert shape_problems({"id": "1", "client": 0}, {"id": 1}) == ["$.client: missing",
-                                                                   "$.id: example is string, ours is number"]
+    assert postman.shape_problems({"id": "1", "client": 0}, {"id": 1}) == ["$.client: missing",
+                                                                           "$.id: example is string, ours is integer"]
+    # The same inside list items and {id: title} maps, whichever way lists are compared.
+    example = {"data": [{"id": "1", "tags": {"7": "wiki"}}, {"id": "2"}]}
+    ours = {"data": [{"id": "3", "tags": {"8": 5}}, {"id": 4.0}]}
+    assert postman.shape_problems(example, ours) == ["$.data[0].tags.8: example is string, ours is integer",
+                                                     "$.data[1].tags: missing",
+                                                     "$.data[1].id: example is string, ours is number"]
+    assert postman.shape_problems(example, ours, lists="pairwise") == [
+        "$.data[0].tags.8: example is string, ours is integer", "$.data[1].id: example is string, ours is number"]
+    assert postman.shape_problems({"a": 1, "b": 2}, {"b": 2, "a": 1, "c": 3}, key_order=True, exact=True) == [
+        "$.c: not in the example", "$: key order ['b', 'a', 'c'] differs from ['a', 'b']"]
+    assert postman.shape_problems([1, 2], [1], as_many_items=True) == ["$: 1 items, the example has 2"]
+    with pytest.raises(AssertionError, match=r"\$\.client: missing"):
+        postman.assert_shape({"client": 0}, {})

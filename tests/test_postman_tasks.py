@@ -8,64 +8,20 @@ levels of subtasks; Prototyping -> Development -> Testing). Documented decisions
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localsection import clock
 from localsection.models import StoredFile, TaskRelation, TaskSubscriber
+from tests import postman
 from tests.factories import make_comment, make_project, make_task
 from tests.helpers import Api
 
-COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ws_client_api_postman_collection.json"
-if not COLLECTION.exists():  # the reference lives beside the repository checkout
-    COLLECTION = Path("/work/shared/reference/ws_client_api_postman_collection.json")
 
-
-def _items(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for node in nodes:
-        out.extend(_items(node["item"]) if "item" in node else [node])
-    return out
-
-
-def examples(action: str) -> list[dict[str, Any]]:
-    """The parsed success example bodies of one Postman request (hand-edited trailing commas tolerated)."""
-    collection = json.loads(COLLECTION.read_text(encoding="utf-8"))
-    out = []
-    for item in _items(collection["item"]):
-        if item["name"] != action:
-            continue
-        for resp in item.get("response", []):
-            body = json.loads(re.sub(r",\s*([\]}])", r"\1", resp["body"]))
-            if body.get("status") == "ok":
-                out.append(body)
-    assert out, f"no success example for {action}"
-    return out
-
-
-def kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
-
-
-def assert_shape(example: Any, ours: Any, path: str = "$") -> None:
-    """Every key of `example` is in `ours` with the same JSON type, recursively."""
-    assert kind(ours) == kind(example), f"{path}: {kind(ours)} != {kind(example)}"
-    if isinstance(example, dict):
-        for key, value in example.items():
-            assert key in ours, f"{path}.{key} missing (have {list(ours)})"
-            assert_shape(value, ours[key], f"{path}.{key}")
-    elif isinstance(example, list) and example:
-        assert ours, f"{path}: empty list where the example has items"
-        for i, item in enumerate(example):
-            assert_shape(item, ours[min(i, len(ours) - 1)], f"{path}[{i}]")
+def assert_shape(example: Any, ours: Any) -> None:
+    """Pairwise: the examples' lists hold differently shaped items (a task with subtasks, then plain ones)."""
+    postman.assert_shape(example, ours, lists="pairwise")
 
 
 def owl(api: Api) -> dict[str, int]:
@@ -104,27 +60,27 @@ def data(api: Api) -> dict[str, int]:
 
 
 def test_get_all_tasks_matches_the_postman_example(api: Api, data: dict[str, int]) -> None:
-    [example] = examples("get_all_tasks")
+    [example] = postman.examples("get_all_tasks")
     ours = api.call("get_all_tasks", extra="text, files, comments, relations, subtasks")
     assert_shape(example, ours)
 
 
 def test_get_tasks_matches_the_postman_example(api: Api, data: dict[str, int]) -> None:
-    [example] = examples("get_tasks")
+    [example] = postman.examples("get_tasks")
     ours = api.call("get_tasks", id_project=data["project"],
                     extra="text, files, comments, relations, subtasks, subscribers")
     assert_shape(example, ours)
 
 
 def test_get_task_matches_the_postman_example(api: Api, data: dict[str, int]) -> None:
-    [example] = examples("get_task")
+    [example] = postman.examples("get_task")
     ours = api.call("get_task", id_task=data["dev"], extra="text, files, comments, relations, subtasks, subscribers")
     assert_shape(example, ours)
     assert set(ours["data"]["child"][0]) == {"id", "name", "page", "status", "priority", "child"}
 
 
 def test_post_task_matches_both_postman_examples(api: Api, data: dict[str, int]) -> None:
-    subtask, plain = examples("post_task")
+    subtask, plain = postman.examples("post_task")
     ours = api.call("post_task", id_project=data["project"], title="Template prototype", id_parent=data["dev"],
                     email_user_to="frank.harper@example.com", priority=2, text="Take previous prototype",
                     todo=["draft", "first version"], datestart="15.01.2021", dateend="17.01.2021",
@@ -137,24 +93,24 @@ def test_post_task_matches_both_postman_examples(api: Api, data: dict[str, int])
 
 
 def test_update_complete_and_reopen_match_the_postman_examples(api: Api, data: dict[str, int]) -> None:
-    [updated] = examples("update_task")
+    [updated] = postman.examples("update_task")
     ours = api.call("update_task", id_task=data["proto"], priority=10)
     assert_shape(updated, ours)
-    [completed] = examples("complete_task")
+    [completed] = postman.examples("complete_task")
     assert_shape(completed, api.call("complete_task", id_task=data["proto"]))
-    [reopened] = examples("reopen_task")
+    [reopened] = postman.examples("reopen_task")
     assert api.call("reopen_task", id_task=data["proto"]) == reopened
 
 
 def test_search_tasks_matches_the_postman_example(api: Api, data: dict[str, int]) -> None:
-    [example] = examples("search_tasks")
+    [example] = postman.examples("search_tasks")
     assert_shape(example, api.call("search_tasks", filter="name has 'ing'"))
 
 
 def test_comments_match_the_postman_examples(api: Api, data: dict[str, int]) -> None:
-    [listed] = examples("get_comments")
+    [listed] = postman.examples("get_comments")
     assert_shape(listed, api.call("get_comments", id_task=data["dev"], extra="files"))
-    [posted] = examples("post_comment")
+    [posted] = postman.examples("post_comment")
     ours = api.call("post_comment", id_task=data["dev"], text="Need info", todo=["survey results"],
                     hidden="frank.harper@example.com", mention="frank.harper@example.com")
     assert_shape(posted, ours)
@@ -163,12 +119,12 @@ def test_comments_match_the_postman_examples(api: Api, data: dict[str, int]) -> 
 
 def test_subscribe_and_unsubscribe_match_the_postman_examples(api: Api, data: dict[str, int]) -> None:
     for name in ("subscribe", "unsubscribe"):
-        [example] = examples(name)
+        [example] = postman.examples(name)
         assert api.call(name, id_task=data["dev"], email_user="kate.greenway@example.com") == example
 
 
 def test_task_keys_follow_the_postman_order(api: Api, data: dict[str, int]) -> None:
-    [example] = examples("get_tasks")
+    [example] = postman.examples("get_tasks")
     ours = api.ok("get_tasks", id_project=data["project"],
                   extra="text, files, comments, relations, subtasks, subscribers")
     assert list(ours[0]) == list(example["data"][0])

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from localsection import webhooks
+from tests import postman
 from tests.factories import make_project
 from tests.helpers import Api
 from tests.webhook_receiver import Receiver, running_receiver
-
-PM = json.loads(Path("/work/shared/reference/ws_client_api_postman_collection.json").read_text())
-
-
-def _pm_example(name: str, response: str) -> dict:  # type: ignore[type-arg]
-    def walk(items: list[dict]) -> Iterator[dict]:  # type: ignore[type-arg]
-        for it in items:
-            yield from walk(it["item"]) if "item" in it else [it]
-
-    item = next(i for i in walk(PM["item"]) if i["name"] == name)
-    return json.loads(next(r for r in item["response"] if r["name"] == response)["body"])  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -38,7 +26,7 @@ def test_add_webhook_returns_a_top_level_integer_id_and_get_webhooks_lists_it_li
     body = api.call("add_webhook", url=receiver.url, events="post_task,post_comment")
     assert set(body) == {"status", "id"} and isinstance(body["id"], int)
     hooks = api.ok("get_webhooks")
-    example = _pm_example("get_webhooks", "success")["data"][1]
+    example = postman.example("get_webhooks", "success")["data"][1]
     assert list(hooks[0]) == list(example)  # no `projects` when unrestricted
     assert hooks[0] == {"id": str(body["id"]), "url": receiver.url, "events": "post_task,post_comment",
                         "status": "active"}
@@ -61,7 +49,7 @@ def test_a_receiver_without_status_ok_fails_the_probe_with_the_postman_error(
         api: Api, receiver: Receiver, reply: bytes) -> None:
     receiver.reply = reply
     body = api.error("add_webhook", url=receiver.url, events="post_task")
-    assert body == _pm_example("add_webhook", "error") | {"message_details": receiver.url}
+    assert body == postman.example("add_webhook", "error") | {"message_details": receiver.url}
     assert api.ok("get_webhooks") == []
 
 
@@ -105,7 +93,7 @@ def test_delete_webhook_removes_it_and_unknown_ids_are_webhook_not_found(api: Ap
     hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
     assert api.call("delete_webhook", id=hook_id) == {"status": "ok"}
     assert api.ok("get_webhooks") == []
-    expected = _pm_example("delete_webhook", "error")
+    expected = postman.example("delete_webhook", "error")
     assert api.error("delete_webhook", id=hook_id) == expected
     assert api.error("delete_webhook", id="abc") == expected
 
@@ -117,10 +105,15 @@ def test_accounts_never_see_or_delete_each_others_webhooks(api: Api, other: Api,
     assert len(api.ok("get_webhooks")) == 1
 
 
-def test_a_plain_user_token_may_not_manage_webhooks(api: Api, receiver: Receiver) -> None:
+def test_a_plain_user_token_manages_only_its_own_webhooks(api: Api, receiver: Receiver) -> None:
+    admin_hook = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
     api.add_user("plain@example.com")
-    body = api.user_call(api.token("plain@example.com"), "get_webhooks")
-    assert body["status_code"] == 20
+    token = api.token("plain@example.com")
+    own = api.user_call(token, "add_webhook", url=receiver.url, events="post_task")["id"]
+    assert [h["id"] for h in api.user_call(token, "get_webhooks")["data"]] == [str(own)]
+    assert api.user_call(token, "delete_webhook", id=admin_hook)["message"] == "WebHook not found"
+    assert len(api.ok("get_webhooks")) == 2
+    assert api.user_call(api.token("plain@example.com", scopes=["tasks_read"]), "get_webhooks")["status_code"] == 20
 
 
 def test_private_addresses_are_refused_unless_allowed(api: Api, receiver: Receiver,

@@ -9,8 +9,10 @@ listed users, their author and admins. Guests and readers never write.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from localsection import errors
 from localsection.ctx import Ctx
@@ -19,12 +21,16 @@ from localsection.models import (
     Comment,
     CommentVisibility,
     Cost,
+    Event,
     Project,
     ProjectMember,
+    Tag,
+    TagGroup,
     Task,
     TaskVisibility,
     Team,
     User,
+    Webhook,
 )
 
 ADMIN_ROLES = frozenset({"owner", "account admin"})
@@ -58,6 +64,41 @@ def require_write(ctx: Ctx) -> None:
         raise errors.access_denied("role")
 
 
+# -- the rules, as SQL over a user (a literal for the caller, the users table for webhook creators) --------
+
+def _project_rule(uid: Any, team_cond: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    """Project is one the user is a member of, manages or created (or of their team, for team admins)."""
+    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == uid)
+    mine = or_(member, Project.manager_id == uid, Project.user_from_id == uid)
+    return mine if team_cond is None else or_(mine, team_cond)
+
+
+def _not_hidden(t: Any, uid: Any) -> ColumnElement[bool]:
+    """Task (or an alias of it) is not hidden, or the user wrote it or is on its list."""
+    allowed = exists().where(TaskVisibility.task_id == t.id, TaskVisibility.user_id == uid)
+    return or_(t.hidden.is_(False), t.user_from_id == uid, allowed)
+
+
+def _task_rule(uid: Any) -> ColumnElement[bool]:
+    """Task is not hidden from the user, nor is its parent or top task (subtasks inherit hiding)."""
+    conds = [_not_hidden(Task, uid)]
+    for column in (Task.parent_id, Task.top_id):
+        anc = aliased(Task)
+        conds.append(~exists().where(anc.id == column, anc.hidden.is_(True), ~_not_hidden(anc, uid)))
+    return and_(*conds)
+
+
+def _comment_rule(uid: Any, client: bool | ColumnElement[bool]) -> ColumnElement[bool]:
+    """Comment is not hidden from the user; internal comments are hidden from client teams and guests."""
+    allowed = exists().where(CommentVisibility.comment_id == Comment.id, CommentVisibility.user_id == uid)
+    cond = or_(Comment.hidden.is_(False), Comment.user_from_id == uid, allowed)
+    if client is False:
+        return cond
+    if client is True:
+        return and_(cond, Comment.internal.is_(False))
+    return and_(cond, or_(Comment.internal.is_(False), ~client))
+
+
 # -- SQL visibility filters (used by every list) ------------------------------------------------
 
 def project_filter(ctx: Ctx) -> ColumnElement[bool]:
@@ -65,12 +106,10 @@ def project_filter(ctx: Ctx) -> ColumnElement[bool]:
     cond = Project.account_id == ctx.account_id
     if is_admin(ctx):
         return cond
-    uid = ctx.user.id
-    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == uid)
-    mine = or_(member, Project.manager_id == uid, Project.user_from_id == uid)
+    team = None
     if ctx.user.role in TEAM_ADMIN_ROLES and ctx.user.team_id:
-        mine = or_(mine, Project.team_id == ctx.user.team_id)
-    return and_(cond, mine)
+        team = Project.team_id == ctx.user.team_id
+    return and_(cond, _project_rule(ctx.user.id, team))
 
 
 def task_filter(ctx: Ctx) -> ColumnElement[bool]:
@@ -79,9 +118,7 @@ def task_filter(ctx: Ctx) -> ColumnElement[bool]:
                 or_(Task.publish_at.is_(None), Task.publish_at <= ctx.now()))
     if is_admin(ctx):
         return cond
-    uid = ctx.user.id
-    allowed = exists().where(TaskVisibility.task_id == Task.id, TaskVisibility.user_id == uid)
-    return and_(cond, or_(Task.hidden.is_(False), Task.user_from_id == uid, allowed))
+    return and_(cond, _task_rule(ctx.user.id))
 
 
 def visible_task_filter(ctx: Ctx) -> ColumnElement[bool]:
@@ -96,12 +133,68 @@ def comment_filter(ctx: Ctx) -> ColumnElement[bool]:
     """Condition on Comment: not hidden from the caller."""
     if is_admin(ctx):
         return true()
-    uid = ctx.user.id
-    allowed = exists().where(CommentVisibility.comment_id == Comment.id, CommentVisibility.user_id == uid)
-    cond = or_(Comment.hidden.is_(False), Comment.user_from_id == uid, allowed)
-    if in_client_team(ctx):
-        cond = and_(cond, Comment.internal.is_(False))
-    return cond
+    return _comment_rule(ctx.user.id, in_client_team(ctx))
+
+
+def _object_hidden(object_type: Any, object_id: Any, uid: Any,
+                   client: bool | ColumnElement[bool]) -> ColumnElement[bool]:
+    """The task or comment an event is about exists and is hidden from the user (deleted objects are not)."""
+    task_hidden = exists().where(Task.id == object_id, ~_task_rule(uid))
+    comment_hidden = exists().where(Comment.id == object_id, Task.id == Comment.task_id,
+                                    ~and_(_comment_rule(uid, client), _task_rule(uid)))
+    return or_(and_(object_type == "task", task_hidden), and_(object_type == "comment", comment_hidden))
+
+
+def event_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """Condition on Event: in this account, of a visible project, and about an object the caller may see."""
+    cond = Event.account_id == ctx.account_id
+    if is_admin(ctx):
+        return cond
+    project_ok = Event.project_id.in_(select(Project.id).where(project_filter(ctx)))
+    return and_(cond, project_ok, ~_object_hidden(Event.object_type, Event.object_id, ctx.user.id,
+                                                  in_client_team(ctx)))
+
+
+def webhook_filter(ctx: Ctx) -> ColumnElement[bool]:
+    """Condition on Webhook: admins manage every webhook of the account, other users only their own."""
+    cond = Webhook.account_id == ctx.account_id
+    if is_admin(ctx):
+        return cond
+    return and_(cond, Webhook.user_id == ctx.user.id)
+
+
+def webhook_creator(ctx: Ctx) -> int | None:
+    """The user a new webhook belongs to: None (sees everything) for the admin key."""
+    return None if ctx.via_admin_key else ctx.user.id
+
+
+def event_viewers(ctx: Ctx, event: Event, user_ids: set[int]) -> set[int]:
+    """Which of these users (webhook creators) may see the event: one query for all of them."""
+    if not user_ids:
+        return set()
+    team_cond = and_(User.role.in_(TEAM_ADMIN_ROLES), User.team_id.is_not(None), Project.team_id == User.team_id)
+    project_ok: ColumnElement[bool] = exists().where(Project.id == event.project_id,
+                                                     Project.account_id == ctx.account_id,
+                                                     _project_rule(User.id, team_cond))
+    client = or_(User.role == "guest", exists().where(Team.id == User.team_id, Team.client.is_(True)))
+    object_ok = ~_object_hidden(literal(event.object_type), event.object_id, User.id, client)
+    if event.project_id is None:
+        project_ok = false()
+    q = select(User.id).where(User.account_id == ctx.account_id, User.id.in_(user_ids), User.is_active.is_(True),
+                              or_(User.role.in_(ADMIN_ROLES), and_(project_ok, object_ok)))
+    return set(ctx.db.scalars(q))
+
+
+def hidden_tag_ids(ctx: Ctx) -> frozenset[str]:
+    """Ids (as strings) of the tags the caller must not see: those of private groups, for client teams."""
+    if not in_client_team(ctx):
+        return frozenset()
+    key = "hidden_tag_ids"
+    if key not in ctx.state:
+        q = (select(Tag.id).join(TagGroup, TagGroup.id == Tag.group_id)
+             .where(Tag.account_id == ctx.account_id, TagGroup.access == "private"))
+        ctx.state[key] = frozenset(str(i) for i in ctx.db.scalars(q))
+    return frozenset(ctx.state[key])
 
 
 # -- fetch one object, checked -------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from localsection import access
 from localsection.ctx import Ctx
 from localsection.models import Event, OutboxItem, Webhook
 
@@ -22,6 +23,9 @@ WEBHOOK_EVENT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "project"): ("post_project",),
     ("update", "project"): ("update_project",),
 }
+
+# Built once: every write that records an event runs it (statement construction cost more than the query).
+_ACCOUNT_HOOKS = select(Webhook).where(Webhook.account_id == bindparam("account"))
 
 
 def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, project_id: int | None,
@@ -47,14 +51,23 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
         return
     hooks = ctx.state.get("webhooks")
     if hooks is None:
-        hooks = list(ctx.db.scalars(select(Webhook).where(Webhook.account_id == ctx.account_id)))
+        hooks = list(ctx.db.scalars(_ACCOUNT_HOOKS, {"account": ctx.account_id}))
         ctx.state["webhooks"] = hooks
-    for hook in hooks:
-        wanted = {e.strip() for e in hook.events.split(",") if e.strip()}
-        if not wanted & names:
-            continue
-        projects = {p.strip() for p in hook.projects.split(",") if p.strip()}
-        if projects and str(event.project_id) not in projects:
+    matching = [h for h in hooks if _wants(h, names, event)]
+    # A webhook added with a token only carries what its creator may see (one query for all creators).
+    creators = {h.user_id for h in matching if h.user_id is not None}
+    viewers = access.event_viewers(ctx, event, creators) if creators else set()
+    for hook in matching:
+        if hook.user_id is not None and hook.user_id not in viewers:
             continue
         ctx.db.add(OutboxItem(webhook_id=hook.id, event_id=event.id, state="pending", attempts=0,
                               next_attempt_at=event.date_added))
+
+
+def _wants(hook: Webhook, names: set[str], event: Event) -> bool:
+    """The webhook subscribes to one of the event names and (if it lists projects) to the event's project."""
+    wanted = {e.strip() for e in hook.events.split(",") if e.strip()}
+    if not wanted & names:
+        return False
+    projects = {p.strip() for p in hook.projects.split(",") if p.strip()}
+    return not projects or str(event.project_id) in projects

@@ -387,6 +387,8 @@ class Webhook(Base):
     status: Mapped[str] = mapped_column(String(8), default="active")  # active | paused
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The token user who added it: payloads only carry what they may see. NULL = the admin key (everything).
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), nullable=True, index=True)
 
 
 class OutboxItem(Base):

@@ -12,7 +12,7 @@ from localsection import access, errors, render
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.models import Event, Project
+from localsection.models import Event
 from localsection.render.events import render_events
 
 _PERIOD = re.compile(r"^([1-9][0-9]*)(m|h|d)$")
@@ -33,14 +33,11 @@ def parse_period(value: str | None) -> dt.timedelta:
 
 @action("get_events", scope="projects_read")
 def get_events(ctx: Ctx, p: Params) -> dict[str, Any]:
-    """Events of the last `period`, oldest first, optionally of one project; only visible projects."""
+    """Events of the last `period`, oldest first, optionally of one project; only what the caller may see."""
     since = ctx.now() - parse_period(p.text("period"))
-    query = select(Event).where(Event.account_id == ctx.account_id, Event.date_added >= since)
+    query = select(Event).where(access.event_filter(ctx), Event.date_added >= since)
     if p.has("id_project"):
         project = access.project(ctx, p.id("id_project", errors.project_invalid()))
         query = query.where(Event.project_id == project.id)
-    elif not access.is_admin(ctx):
-        visible = select(Project.id).where(access.project_filter(ctx))
-        query = query.where(Event.project_id.in_(visible))
     rows = ctx.db.scalars(query.order_by(Event.date_added, Event.id))
     return render.ok_data(render_events(ctx, rows))

@@ -33,7 +33,7 @@ def _my_timer(ctx: Ctx, *, lock: bool = False) -> Timer | None:
     return ctx.db.scalars(q.with_for_update() if lock else q).first()
 
 
-@action("get_timers", scope="costs_read", admin_only=True)
+@action("get_timers", scope="administrative", admin_only=True)
 def get_timers(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Every running timer of the account, oldest start first."""
     rows = list(ctx.db.scalars(select(Timer).where(Timer.account_id == ctx.account_id)
@@ -44,7 +44,7 @@ def get_timers(ctx: Ctx, p: Params) -> dict[str, Any]:
     return render.ok_data([rc.timer(ctx, t, users[t.user_id], tasks[t.task_id]) for t in rows])
 
 
-@action("stop_timer", scope="costs_write", admin_only=True)
+@action("stop_timer", scope="administrative", admin_only=True, write=True)
 def stop_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Stop anyone's timer and save its time as a cost row."""
     timer_id = p.req_id("timer", invalid=timer_not_found())
@@ -85,6 +85,7 @@ def start_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("stop_my_timer", scope="costs_write", user_only=True)
 def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Stop the caller's timer and save it with the optional comment."""
+    access.require_write(ctx)
     row = _my_timer(ctx, lock=True)
     if row is None:
         raise timer_not_started()
@@ -95,6 +96,7 @@ def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("delete_my_timer", scope="costs_write", user_only=True)
 def delete_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Discard the caller's timer without saving anything."""
+    access.require_write(ctx)
     row = _my_timer(ctx, lock=True)
     if row is None:
         raise timer_not_started()

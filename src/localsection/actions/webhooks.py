@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from localsection import errors, render, webhooks
+from localsection import access, errors, render, webhooks
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
@@ -29,16 +29,17 @@ def probe_failed(url: str) -> ApiError:
     return ApiError(11, "Url should respond 200 HTTP_CODE and JSON {status:OK}", url)
 
 
-@action("get_webhooks", scope="administrative", admin_only=True)
+@action("get_webhooks", scope="administrative")
 def get_webhooks(ctx: Ctx, p: Params) -> dict[str, Any]:
-    """Every webhook of the account, oldest first."""
-    hooks = ctx.db.scalars(select(Webhook).where(Webhook.account_id == ctx.account_id).order_by(Webhook.id))
+    """The webhooks the caller manages (admins: all of the account), oldest first."""
+    hooks = ctx.db.scalars(select(Webhook).where(access.webhook_filter(ctx)).order_by(Webhook.id))
     return render.ok_data([webhook_item(h) for h in hooks])
 
 
-@action("add_webhook", scope="administrative", admin_only=True, write=False)
+@action("add_webhook", scope="administrative", write=False)
 def add_webhook(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Probe the URL (before validating events, as the real service does), then register it as active."""
+    access.require_write(ctx)
     url = p.req_text("url").strip()
     user, password = p.text("http_user") or "", p.text("http_pass") or ""
     try:
@@ -55,18 +56,18 @@ def add_webhook(ctx: Ctx, p: Params) -> dict[str, Any]:
     projects = _projects(ctx, p.csv("projects"))
     hook = Webhook(account_id=ctx.account_id, url=url, events=",".join(dict.fromkeys(names)),
                    projects=",".join(projects), http_user=user, http_pass=password, status="active",
-                   consecutive_failures=0, created_at=ctx.now())
+                   consecutive_failures=0, created_at=ctx.now(), user_id=access.webhook_creator(ctx))
     return render.ok_top(id=_insert(ctx, hook))
 
 
 def _projects(ctx: Ctx, refs: list[str]) -> list[str]:
-    """Project ids of this account, as given; an unknown one is 4 Project is invalid."""
+    """Project ids the caller can see, as given; any other is 4 Project is invalid."""
     if not refs:
         return []
     if any(not r.isdigit() or len(r) > 18 for r in refs):
         raise errors.project_invalid()
     ids = list(dict.fromkeys(int(r) for r in refs))
-    found = set(ctx.db.scalars(select(Project.id).where(Project.account_id == ctx.account_id, Project.id.in_(ids))))
+    found = set(ctx.db.scalars(select(Project.id).where(access.project_filter(ctx), Project.id.in_(ids))))
     if len(found) != len(ids):
         raise errors.project_invalid()
     return [str(i) for i in ids]
@@ -85,14 +86,15 @@ def _insert(ctx: Ctx, hook: Webhook) -> int:
         return hook.id
 
 
-@action("delete_webhook", scope="administrative", admin_only=True)
+@action("delete_webhook", scope="administrative")
 def delete_webhook(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Remove a webhook with its pending deliveries and log; unknown id is 10 WebHook not found."""
+    access.require_write(ctx)
     not_found = ApiError(10, "WebHook not found")
     hook_id = p.id("id", not_found)
     if hook_id is None:
         raise not_found
-    hook = ctx.db.scalars(select(Webhook).where(Webhook.id == hook_id, Webhook.account_id == ctx.account_id)).first()
+    hook = ctx.db.scalars(select(Webhook).where(Webhook.id == hook_id, access.webhook_filter(ctx))).first()
     if hook is None:
         raise not_found
     ctx.db.delete(hook)

@@ -8,7 +8,7 @@ import ipaddress
 import urllib.parse
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from localsection import clock, errors
@@ -48,16 +48,29 @@ def account_name_from_host(host: str, settings: Settings) -> str | None:
     return None
 
 
+# Built once: constructing a statement (coercions, annotations, cache key) cost more than running it. One
+# round trip gives the account and its owner; the owner is the caller of every admin-key request.
+_WITH_OWNER = select(Account, User).outerjoin(User, and_(User.id == Account.owner_id, User.account_id == Account.id))
+_BY_NAME = _WITH_OWNER.where(Account.name == bindparam("name")).limit(1)
+_FIRST = _WITH_OWNER.order_by(Account.is_default.desc(), Account.id).limit(1)
+
+
 def resolve_account(db: Session, host: str, settings: Settings) -> Account:
     """The account a request is addressed to; unknown -> 404."""
-    name = account_name_from_host(host, settings)
-    if name is None:
-        account = default_account(db, settings)
-    else:
-        account = db.scalars(select(Account).where(Account.name == name)).first()
-    if account is None:
+    return resolve_account_and_owner(db, host, settings)[0]
+
+
+def resolve_account_and_owner(db: Session, host: str, settings: Settings) -> tuple[Account, User | None]:
+    """The account a request is addressed to and its owner, in one query; unknown account -> 404.
+
+    Not cached across requests on purpose: a rotated key or a changed owner must take effect at once, in
+    this process and in every other one, and the indexed lookup costs one round trip (docs/performance.md).
+    """
+    name = account_name_from_host(host, settings) or settings.default_account or None
+    row = db.execute(_FIRST if name is None else _BY_NAME, None if name is None else {"name": name}).first()
+    if row is None:
         raise AuthError(404, "Account not found")
-    return account
+    return row[0], row[1]
 
 
 def default_account(db: Session, settings: Settings) -> Account | None:
@@ -126,15 +139,17 @@ def verify_admin_header(value: str, action: str, api_key: str, window: int) -> N
         raise AuthError(401, "Admin token is outdated")
 
 
-def authenticate_admin(db: Session, account: Account, params: Params, authorization: str,
+def authenticate_admin(account: Account, owner: User | None, params: Params, authorization: str,
                        action: str, settings: Settings) -> Caller:
-    """Check the admin key by header (decides when present) or by the md5 `hash` parameter."""
+    """Check the admin key by header (decides when present) or by the md5 `hash` parameter.
+
+    `owner` is the account's owner as resolve_account_and_owner loaded it with the account.
+    """
     scheme, _, rest = authorization.strip().partition(" ")
     if scheme.lower() == "admin":
         verify_admin_header(rest, action, account.api_key, settings.admin_token_window)
     elif not verify_md5(params, account.api_key):
         raise errors.hash_invalid()
-    owner = db.get(User, account.owner_id) if account.owner_id else None
     if owner is None:
         raise AuthError(401, "Account has no owner")
     return Caller(account=account, user=owner, via_admin_key=True, scopes=None)

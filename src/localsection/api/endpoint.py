@@ -138,11 +138,11 @@ class ApiEndpoint:
         """Authenticate, authorize and run one action inside one transaction (thread pool)."""
         settings = self.state.settings
         with self.state.db.session(write=spec.write) as db:
-            account = auth.resolve_account(db, headers["host"], settings)
+            account, owner = auth.resolve_account_and_owner(db, headers["host"], settings)
             if self.kind == "admin":
                 if headers["authorization"].lower().startswith("bearer "):
                     raise errors.hash_invalid()
-                caller = auth.authenticate_admin(db, account, params, headers["authorization"], name, settings)
+                caller = auth.authenticate_admin(account, owner, params, headers["authorization"], name, settings)
             else:
                 caller = self._authenticate_token(db, account, params, headers["authorization"])
             # One bucket per account and credential: the admin key, or one user's tokens.

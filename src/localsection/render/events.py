@@ -12,7 +12,8 @@ from localsection.render import datetime_min, sid
 from localsection.render.members import user_ref
 
 
-def event_object(ctx: Ctx, row: Event, users: dict[int, User]) -> dict[str, Any]:
+def event_object(ctx: Ctx, row: Event, users: dict[int, User],
+                 hidden_tags: frozenset[str] = frozenset()) -> dict[str, Any]:
     """{action, object{type,id,page}, date_added, user_from, new?, old?}; empty new/old are omitted."""
     out: dict[str, Any] = {
         "action": row.action,
@@ -23,14 +24,23 @@ def event_object(ctx: Ctx, row: Event, users: dict[int, User]) -> dict[str, Any]
     if user is not None:
         out["user_from"] = user_ref(user)
     if row.new:
-        out["new"] = row.new
+        out["new"] = _without_tags(row.new, hidden_tags)
     if row.old:
-        out["old"] = row.old
+        out["old"] = _without_tags(row.old, hidden_tags)
     return out
+
+
+def _without_tags(values: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """`values` with the tags the caller may not see taken out of its `tags` map."""
+    tags = values.get("tags")
+    if not hidden or not isinstance(tags, dict):
+        return values
+    return {**values, "tags": {k: v for k, v in tags.items() if k not in hidden}}
 
 
 def render_events(ctx: Ctx, rows: Iterable[Event]) -> list[dict[str, Any]]:
     """Event objects in the given order; actors bulk-loaded in one query."""
     rows = list(rows)
     users = access.users_by_id(ctx.db, ctx.account_id, {r.user_id for r in rows})
-    return [event_object(ctx, r, users) for r in rows]
+    hidden_tags = access.hidden_tag_ids(ctx)
+    return [event_object(ctx, r, users, hidden_tags) for r in rows]

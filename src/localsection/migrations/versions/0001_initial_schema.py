@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:50:05.348937
+Create Date: 2026-11-28 02:31:20.459950
 """
 from __future__ import annotations
 
@@ -131,23 +131,6 @@ def upgrade() -> None:
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_teams_account_id'), ['account_id'], unique=False)
 
-    op.create_table('webhooks',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('url', sa.Text(), nullable=False),
-    sa.Column('events', sa.Text(), nullable=False),
-    sa.Column('projects', sa.Text(), nullable=False),
-    sa.Column('http_user', sa.String(length=255), nullable=False),
-    sa.Column('http_pass', sa.String(length=255), nullable=False),
-    sa.Column('status', sa.String(length=8), nullable=False),
-    sa.Column('consecutive_failures', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('webhooks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_webhooks_account_id'), ['account_id'], unique=False)
-
     op.create_table('contacts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -223,38 +206,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_account_id'), ['account_id'], unique=False)
-
-    op.create_table('webhook_deliveries',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('webhook_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('attempted_at', sa.DateTime(), nullable=False),
-    sa.Column('ok', sa.Boolean(), nullable=False),
-    sa.Column('response_code', sa.Integer(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('latency_ms', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_deliveries_webhook', ['webhook_id', 'id'], unique=False)
-
-    op.create_table('webhook_outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('webhook_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('state', sa.String(length=12), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(), nullable=True),
-    sa.Column('delivered_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['event_id'], ['events.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('webhook_outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_pending', ['state', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_outbox_webhook', ['webhook_id', 'id'], unique=False)
 
     op.create_table('oauth_codes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -338,6 +289,26 @@ def upgrade() -> None:
         batch_op.create_index('ix_schedule_account_day', ['account_id', 'day'], unique=False)
         batch_op.create_index(batch_op.f('ix_schedule_days_account_id'), ['account_id'], unique=False)
 
+    op.create_table('webhooks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('events', sa.Text(), nullable=False),
+    sa.Column('projects', sa.Text(), nullable=False),
+    sa.Column('http_user', sa.String(length=255), nullable=False),
+    sa.Column('http_pass', sa.String(length=255), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('consecutive_failures', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhooks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhooks_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhooks_user_id'), ['user_id'], unique=False)
+
     op.create_table('project_members',
     sa.Column('project_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -403,6 +374,38 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_project_parent', ['project_id', 'parent_id'], unique=False)
         batch_op.create_index('ix_tasks_user_from', ['account_id', 'user_from_id'], unique=False)
         batch_op.create_index('ix_tasks_user_to', ['account_id', 'user_to_id'], unique=False)
+
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('webhook_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('attempted_at', sa.DateTime(), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('response_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('latency_ms', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_webhook', ['webhook_id', 'id'], unique=False)
+
+    op.create_table('webhook_outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('webhook_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_pending', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_webhook', ['webhook_id', 'id'], unique=False)
 
     op.create_table('comments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -575,6 +578,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comments_account_id'))
 
     op.drop_table('comments')
+    with op.batch_alter_table('webhook_outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_webhook')
+        batch_op.drop_index('ix_outbox_pending')
+
+    op.drop_table('webhook_outbox')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_webhook')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_user_to')
         batch_op.drop_index('ix_tasks_user_from')
@@ -596,6 +608,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_project_members_user_id'))
 
     op.drop_table('project_members')
+    with op.batch_alter_table('webhooks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhooks_user_id'))
+        batch_op.drop_index(batch_op.f('ix_webhooks_account_id'))
+
+    op.drop_table('webhooks')
     with op.batch_alter_table('schedule_days', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_schedule_days_account_id'))
         batch_op.drop_index('ix_schedule_account_day')
@@ -612,15 +629,6 @@ def downgrade() -> None:
 
     op.drop_table('oauth_refresh_tokens')
     op.drop_table('oauth_codes')
-    with op.batch_alter_table('webhook_outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_webhook')
-        batch_op.drop_index('ix_outbox_pending')
-
-    op.drop_table('webhook_outbox')
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_deliveries_webhook')
-
-    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_account_id'))
 
@@ -639,10 +647,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contacts_account_id'))
 
     op.drop_table('contacts')
-    with op.batch_alter_table('webhooks', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_webhooks_account_id'))
-
-    op.drop_table('webhooks')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_account_id'))
 
