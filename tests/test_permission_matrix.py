@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from localsection import clock
 from localsection.api.registry import all_actions
-from localsection.models import Webhook
+from localsection.models import User, Webhook
 from tests.helpers import USER_PATH, Api
 
 ROLES = ("owner", "admin", "lead", "dept", "user", "guest", "reader", "client")
@@ -191,15 +192,13 @@ def build_world(api: Api) -> World:
 
 def _add_webhooks(api: Api, w: World) -> None:
     """One webhook by the admin key and one by each role, inserted directly (no probe needed)."""
-    from localsection.models import User
-
     with api.state.db.session() as s:
         users = {u.email: u.id for u in s.scalars(select(User).where(User.account_id == api.account_id))}
-        hooks = {None: Webhook(account_id=api.account_id, url="http://127.0.0.1:9/none", events="post_task",
-                               created_at=clock.now(), user_id=None)}
-        for role in ROLES:
+        hooks: dict[str | None, Webhook] = {}
+        for role in (None, *ROLES):
+            creator = users[w.emails[role].lower()] if role else None
             hooks[role] = Webhook(account_id=api.account_id, url=f"http://127.0.0.1:9/{role}", events="post_task",
-                                  created_at=clock.now(), user_id=users[w.emails[role].lower()])
+                                  created_at=clock.now(), user_id=creator)
         s.add_all(hooks.values())
         s.flush()
         for role in ROLES:
@@ -265,13 +264,16 @@ def test_the_matrix_covers_every_action_once() -> None:
     assert all(len(row) == 3 + len(ROLES) for row in MATRIX)
 
 
-def test_every_action_gives_each_role_exactly_the_outcome_in_the_table(api: Api) -> None:
+def test_every_action_gives_each_role_exactly_the_outcome_in_the_table(api: Api,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     world = build_world(api)
     actual = run_matrix(api, world)
     expected = {(row[0], role): row[3 + i] for row in MATRIX for i, role in enumerate(ROLES)}
     mismatches = {key: f"expected {expected[key]!r}, got {actual[key]!r}" for key in expected
                   if actual[key] != expected[key]}
-    print(f"permission matrix: {len(MATRIX)} actions x {len(ROLES)} roles, {len(expected)} cases checked")
+    with capsys.disabled():
+        print(f"\npermission matrix: {len(MATRIX)} actions x {len(ROLES)} roles, {len(expected)} cases checked, "
+              f"{len(mismatches)} wrong")
     assert mismatches == {}
 
 

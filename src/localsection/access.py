@@ -3,8 +3,10 @@ that lists use, so a list and a get can never disagree about what a caller may s
 
 Rules (PROTOCOL.md §9.2 #5): the admin key, owners and account admins see and change everything;
 team/department admins see their team's projects as well as their own; everyone else sees the
-projects they are members of (or manage, or created). Hidden tasks and comments are visible to the
-listed users, their author and admins. Guests and readers never write.
+projects they are members of (or manage, or created). Hidden tasks (and their subtasks) and hidden
+comments are visible to the listed users, their author and admins; internal comments and private tag
+groups do not exist for guests and client-team users. Guests and readers never write. Events follow the
+same rules, for the caller (get_events) and for the creator of a webhook (its payloads).
 """
 
 from __future__ import annotations
@@ -68,14 +70,17 @@ def require_write(ctx: Ctx) -> None:
 
 def _project_rule(uid: Any, team_cond: ColumnElement[bool] | None) -> ColumnElement[bool]:
     """Project is one the user is a member of, manages or created (or of their team, for team admins)."""
-    member = exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == uid)
+    # Explicit correlation: with the users table as `uid`, the outer query's row must be used at any depth.
+    member = exists().where(ProjectMember.project_id == Project.id,
+                            ProjectMember.user_id == uid).correlate_except(ProjectMember)
     mine = or_(member, Project.manager_id == uid, Project.user_from_id == uid)
     return mine if team_cond is None else or_(mine, team_cond)
 
 
 def _not_hidden(t: Any, uid: Any) -> ColumnElement[bool]:
     """Task (or an alias of it) is not hidden, or the user wrote it or is on its list."""
-    allowed = exists().where(TaskVisibility.task_id == t.id, TaskVisibility.user_id == uid)
+    allowed = exists().where(TaskVisibility.task_id == t.id, TaskVisibility.user_id == uid).correlate_except(
+        TaskVisibility)
     return or_(t.hidden.is_(False), t.user_from_id == uid, allowed)
 
 
@@ -84,13 +89,15 @@ def _task_rule(uid: Any) -> ColumnElement[bool]:
     conds = [_not_hidden(Task, uid)]
     for column in (Task.parent_id, Task.top_id):
         anc = aliased(Task)
-        conds.append(~exists().where(anc.id == column, anc.hidden.is_(True), ~_not_hidden(anc, uid)))
+        conds.append(~exists().where(anc.id == column, anc.hidden.is_(True), ~_not_hidden(anc, uid))
+                     .correlate_except(anc))
     return and_(*conds)
 
 
 def _comment_rule(uid: Any, client: bool | ColumnElement[bool]) -> ColumnElement[bool]:
     """Comment is not hidden from the user; internal comments are hidden from client teams and guests."""
-    allowed = exists().where(CommentVisibility.comment_id == Comment.id, CommentVisibility.user_id == uid)
+    allowed = exists().where(CommentVisibility.comment_id == Comment.id,
+                             CommentVisibility.user_id == uid).correlate_except(CommentVisibility)
     cond = or_(Comment.hidden.is_(False), Comment.user_from_id == uid, allowed)
     if client is False:
         return cond
@@ -176,7 +183,8 @@ def event_viewers(ctx: Ctx, event: Event, user_ids: set[int]) -> set[int]:
     project_ok: ColumnElement[bool] = exists().where(Project.id == event.project_id,
                                                      Project.account_id == ctx.account_id,
                                                      _project_rule(User.id, team_cond))
-    client = or_(User.role == "guest", exists().where(Team.id == User.team_id, Team.client.is_(True)))
+    client_team = exists().where(Team.id == User.team_id, Team.client.is_(True)).correlate_except(Team)
+    client = or_(User.role == "guest", client_team)
     object_ok = ~_object_hidden(literal(event.object_type), event.object_id, User.id, client)
     if event.project_id is None:
         project_ok = false()
