@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         # Actions run in AnyIO's worker threads (40 by default). More threads than pooled connections only
         # queue on the pool while fighting for the GIL; on 2 cores that contention cost more than the SQL
         # (docs/performance.md), so run at most one action per pooled connection.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = int(__import__('os').environ.get('LOCALSECTION_XTHREADS', state.db.pool_size))  # TEMP
+        anyio.to_thread.current_default_thread_limiter().total_tokens = state.db.pool_size
         worker = webhooks.Worker(state.db, state.settings) if state.settings.run_webhook_worker else None
         if worker is not None:
             worker.start()

@@ -23,7 +23,9 @@ def is_sqlite(engine: Engine) -> bool:
 
 # Connections kept per process: the API's worker threads (app.py caps them at this number) each hold at most one,
 # so a busy server never closes and reopens connections; overflow covers the webhook worker and health checks.
-POOL_SIZE = 16
+# Eight: on 2 cores 16 or 40 threads only fought over the GIL (docs/performance.md), and PostgreSQL round trips
+# still overlap.
+POOL_SIZE = 8
 POOL_OVERFLOW = 16
 
 

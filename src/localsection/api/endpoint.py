@@ -44,9 +44,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+_RAW_API_HEADERS = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in API_HEADERS.items()]
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE,
-                    headers={**API_HEADERS, **(headers or {})})
+    if headers:
+        return Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE,
+                        headers={**API_HEADERS, **headers})
+    # The fixed headers are encoded once, not per answer.
+    response = Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE)
+    response.raw_headers.extend(_RAW_API_HEADERS)
+    return response
 
 
 class ApiEndpoint:
