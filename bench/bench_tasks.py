@@ -20,21 +20,20 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 from starlette.testclient import TestClient
 
 from localsection import accounts, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
+from localsection.dev import temporary_postgres_database
 from localsection.models import Project, Task
 from localsection.state import AppState
 
@@ -43,29 +42,6 @@ PROJECTS = 20
 BATCH = 20_000
 WORDS = ("alpha", "beta", "gamma", "delta", "report", "review", "design", "release")
 FIRST_DAY = dt.datetime(2024, 1, 1, 9, 0)
-
-
-def _sa(url: str) -> str:
-    return "postgresql+psycopg://" + url.split("://", 1)[1]
-
-
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh PostgreSQL database URL, dropped afterwards; None when PostgreSQL does not answer."""
-    name = f"ls_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(_sa(PG_URL), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:
-        yield None
-        return
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def fill(state: AppState, name: str, tasks: int, subtask_share: float) -> tuple[str, int, list[int]]:
@@ -265,7 +241,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", Settings(data_dir=Path(tmp) / "sqlite", durability="normal"), args)
         if not args.no_postgres:
-            with postgres_database() as url:
+            with temporary_postgres_database(PG_URL, "ls_bench") as url:
                 if url is None:
                     print("[postgres] not reachable; skipped")
                 else:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from localsection import accounts, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
+from localsection.dev import sqlalchemy_url, temporary_postgres_database
 from localsection.state import AppState
 from tests.helpers import Api
 
@@ -34,17 +35,13 @@ def _postgres_available() -> bool:
     if os.environ.get("LOCALSECTION_TEST_SKIP_POSTGRES"):
         return False
     try:
-        engine = create_engine(_sa(PG_URL), connect_args={"connect_timeout": 3})
+        engine = create_engine(sqlalchemy_url(PG_URL), connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return True
     except Exception:
         return False
-
-
-def _sa(url: str) -> str:
-    return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
 BACKENDS = ["sqlite"] + (["postgres"] if _postgres_available() else [])
@@ -56,27 +53,18 @@ if os.environ.get("LOCALSECTION_TEST_REQUIRE_POSTGRES") and "postgres" not in BA
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppState]:
     """A migrated database (fresh SQLite file, or a fresh PostgreSQL database) with its AppState."""
     data_dir: Path = tmp_path_factory.mktemp(f"data-{request.param}")
-    dbname = ""
-    if request.param == "postgres":
-        dbname = f"ls_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(_sa(PG_URL), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-        admin.dispose()
-        url = PG_URL.rsplit("/", 1)[0] + "/" + dbname
-        settings = Settings(data_dir=data_dir, database_url=url, durability="normal")
-    else:
-        settings = Settings(data_dir=data_dir, durability="normal")
-    settings = settings.with_(allow_private_webhooks=True, run_webhook_worker=False)
-    state = AppState(settings, Database(settings))
-    bootstrap.upgrade(state.db)
-    yield state
-    state.db.dispose()
-    if dbname:
-        admin = create_engine(_sa(PG_URL), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            url = stack.enter_context(temporary_postgres_database(PG_URL, "ls_test"))
+            assert url is not None, f"PostgreSQL stopped answering at {PG_URL}"
+            settings = Settings(data_dir=data_dir, database_url=url, durability="normal")
+        else:
+            settings = Settings(data_dir=data_dir, durability="normal")
+        settings = settings.with_(allow_private_webhooks=True, run_webhook_worker=False)
+        state = AppState(settings, Database(settings))
+        bootstrap.upgrade(state.db)
+        yield state
+        state.db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -90,3 +90,16 @@ def test_creating_a_project_through_the_api_is_logged(api: Api) -> None:
     assert [(e["action"], e["object"]["type"], e["object"]["id"]) for e in data] == [("post", "project",
                                                                                       created["id"])]
     assert data[0]["new"]["title"] == "Logged"
+
+
+def test_events_of_objects_created_for_another_author_name_that_author(api: Api) -> None:
+    author = api.add_user("writer@example.com")
+    project = api.ok("post_project", title="Authored", email_user_from=author["email"])
+    task = api.ok("post_task", id_project=project["id"], title="Draft", email_user_from=author["email"])
+    api.ok("post_comment", id_task=task["id"], text="Done", email_user_from=author["email"])
+    events = api.ok("get_events", period="1h")
+    assert [(e["action"], e["object"]["type"], e["user_from"]["email"]) for e in events] == [
+        ("post", "project", "writer@example.com"),
+        ("post", "task", "writer@example.com"),
+        ("post", "comment", "writer@example.com"),
+    ]

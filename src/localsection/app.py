@@ -20,6 +20,7 @@ from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.registry import load_actions
 from localsection.config import Settings
+from localsection.oauth2 import tokens
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     """Build the app; the caller migrates the database first (see bootstrap / cli serve)."""
     state = state or AppState(settings or Settings.from_env())
     load_actions()
+    tokens.signing_key(state.settings)  # a missing or broken configured key fails at start, not mid-request
     admin = ApiEndpoint(state, "admin")
     user = ApiEndpoint(state, "user")
 

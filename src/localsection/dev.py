@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import JSON, ColumnElement, Connection, Table, delete, func, insert, or_, select
+from sqlalchemy import JSON, ColumnElement, Connection, Table, create_engine, delete, func, insert, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from localsection import accounts, clock
@@ -225,3 +228,35 @@ def reset_account(db: Database, account_name: str) -> dict[str, int]:
             res = s.execute(delete(table).where(where))
             deleted[table.name] = int(getattr(res, "rowcount", 0) or 0)
     return {k: v for k, v in deleted.items() if v}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """postgresql://… -> postgresql+psycopg://… (psycopg 3); other URLs unchanged."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@contextmanager
+def temporary_postgres_database(server_url: str, prefix: str = "ls_tmp") -> Iterator[str | None]:
+    """The URL of a new, empty PostgreSQL database on that server, dropped afterwards (tests, benchmarks).
+
+    Yields None when the server does not answer.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

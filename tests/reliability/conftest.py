@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from localsection.dev import temporary_postgres_database
 from tests.compat.conftest import Server, start_server
-from tests.conftest import BACKENDS, PG_URL, _sa
+from tests.conftest import BACKENDS, PG_URL
 
 _FIGURES: list[str] = []
 
@@ -93,16 +92,8 @@ def fresh_database(kind: str, given: str | None = None) -> Iterator[str | None]:
     if kind != "postgres" or given:
         yield given
         return
-    name = f"ls_rel_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_sa(PG_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres_database(PG_URL, "ls_rel") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -85,5 +85,5 @@ def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
     users = {u.id: u for u in [author, *mentioned]}
     page = page_of(task)
     events.record(ctx, "post", "comment", c.id, page, task.project_id,
-                  new={"text": rc.compose_text(c.text, todo, mentioned)})
+                  new={"text": rc.compose_text(c.text, todo, mentioned)}, actor_id=author.id)
     return render.ok_data(rc.comment(ctx, c, page, users))

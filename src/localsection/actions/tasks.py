@@ -178,7 +178,7 @@ def post_task(ctx: Ctx, p: Params) -> dict[str, Any]:
     _, tag_map = tagging.change(ctx, "task", task.id, tags, [], replace=True)
     files.attach(ctx, p, project_id=project.id, task_id=task.id)
     events.record(ctx, "post", "task", task.id, page_of(task), project.id,
-                  new=_created_fields(ctx, p, task, tag_map, mentioned))
+                  new=_created_fields(ctx, p, task, tag_map, mentioned), actor_id=author.id)
     return render.ok_data(render_task(ctx, task, p.extra()))
 
 
