@@ -34,6 +34,7 @@ from localsection.config import Settings
 from localsection.ctx import Ctx
 from localsection.db import Database
 from localsection.models import Account, DeliveryAttempt, Event, OutboxItem, User, Webhook
+from localsection.oauth2 import refresh as oauth_refresh
 from localsection.render.events import render_events
 
 log = logging.getLogger("localsection.webhooks")
@@ -351,7 +352,8 @@ def enable(db: Database, webhook_id: int) -> bool:
 
 
 def housekeeping(db: Database, settings: Settings) -> None:
-    """Expire pending events and drop finished rows and attempt logs older than the retention period.
+    """Expire pending events and drop finished rows and attempt logs older than the retention period;
+    sweep unused uploads and expired OAuth2 codes and tokens (run periodically by the worker).
 
     A row's next_attempt_at is never earlier than its event, and for a paused webhook it is the time of
     the last attempt: events are kept for the retention period after the webhook stopped trying.
@@ -365,6 +367,8 @@ def housekeeping(db: Database, settings: Settings) -> None:
         s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.attempted_at < cutoff))
     with db.session(write=True) as s:
         file_store.sweep(s, settings, clock.now())
+    with db.session(write=True) as s:
+        oauth_refresh.purge_expired(s, clock.now())
 
 
 # -- the worker ------------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from localsection import clock
 from localsection.config import Settings
-from localsection.models import OAuthApp, OAuthRefreshToken, User
+from localsection.models import OAuthApp, OAuthCode, OAuthRefreshToken, RevokedToken, User
 from localsection.oauth2 import apps, problems, tokens
 
 REFRESH_TTL = dt.timedelta(days=30)
@@ -76,3 +76,16 @@ def rotate(db: Session, settings: Settings, app: OAuthApp, raw: str, *, account_
     apps.revoke_access(db, row.access_jti)
     return issue_pair(db, settings, app, user, [str(s) for s in row.scopes], account_url=account_url,
                       code_id=row.code_id, family=row.family)
+
+
+def purge_expired(db: Session, now: dt.datetime) -> int:
+    """Delete codes, refresh tokens and revocation entries that can no longer matter; returns rows removed.
+
+    Codes are kept one day past their expiry so that a late replay still finds (and is refused by) them.
+    """
+    statements = (
+        delete(OAuthCode).where(OAuthCode.expires_at < now - dt.timedelta(days=1)),
+        delete(OAuthRefreshToken).where(OAuthRefreshToken.expires_at < now),
+        delete(RevokedToken).where(RevokedToken.expires_at < now),
+    )
+    return sum(int(getattr(db.execute(stmt), "rowcount", 0)) for stmt in statements)
