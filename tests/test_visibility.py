@@ -207,3 +207,22 @@ def test_a_webhook_can_only_be_limited_to_projects_its_creator_can_see(api: Api,
     assert refused["status_code"] == 4
     ok = call(api, world, "user", "add_webhook", url=receiver.url, events="post_task", projects=w.ids["P"])
     assert ok["status"] == "ok"
+
+
+def test_a_client_team_users_webhook_payload_never_carries_private_tags(api: Api, world: World,
+                                                                      receiver: Receiver) -> None:
+    w = world
+    assert call(api, w, "client", "add_webhook", url=receiver.url + "/client", events="update_task")["status"] == "ok"
+    assert api.call("add_webhook", url=receiver.url + "/admin", events="update_task")["status"] == "ok"
+    api.ok("update_task", id_task=w.ids["t"], tags="bug")  # the world's task already holds `secret`
+    api.ok("update_task", id_task=w.ids["t"], tags="bug,secret")
+    settings = api.state.settings.with_(webhook_retry_base=0.001, webhook_retry_max=0.001)
+    webhooks.Worker(api.state.db, settings).drain()
+    tags: dict[str, list[dict[str, str]]] = {"/client": [], "/admin": []}
+    for r in receiver.deliveries():
+        for e in r.json():
+            tags[r.path.removeprefix("/hook")].append({**e.get("old", {}).get("tags", {}),
+                                                       **e.get("new", {}).get("tags", {})})
+    secret = str(w.ids["secret"])
+    assert len(tags["/admin"]) == 2 and all(secret in t for t in tags["/admin"])
+    assert len(tags["/client"]) == 2 and all(secret not in t for t in tags["/client"])

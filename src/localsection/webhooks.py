@@ -28,14 +28,14 @@ import orjson
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from localsection import clock
+from localsection import access, clock
 from localsection import files as file_store
 from localsection.config import Settings
 from localsection.ctx import Ctx
 from localsection.db import Database
 from localsection.models import Account, DeliveryAttempt, Event, OutboxItem, User, Webhook
 from localsection.oauth2 import refresh as oauth_refresh
-from localsection.render.events import render_events
+from localsection.render.events import for_viewer, render_events
 
 log = logging.getLogger("localsection.webhooks")
 
@@ -264,10 +264,20 @@ def _runs(s: Session, settings: Settings, claimed: dict[int, list[OutboxItem]], 
     runs = []
     for hook_id, rows in claimed.items():
         hook = hooks[hook_id]
+        hidden = _hidden_tags(s, settings, hook)
         run = Run(hook.id, hook.url, hook.http_user, hook.http_pass)
-        run.jobs = [Job(r.id, lease, orjson.dumps([rendered[r.event_id]])) for r in rows]
+        run.jobs = [Job(r.id, lease, orjson.dumps([for_viewer(rendered[r.event_id], hidden)])) for r in rows]
         runs.append(run)
     return runs
+
+
+def _hidden_tags(s: Session, settings: Settings, hook: Webhook) -> frozenset[str]:
+    """Tags the webhook's creator may not see (private groups, for client teams and guests)."""
+    creator = s.get(User, hook.user_id) if hook.user_id else None
+    account = s.get(Account, hook.account_id)
+    if creator is None or account is None:
+        return frozenset()
+    return access.hidden_tag_ids(Ctx(db=s, settings=settings, account=account, user=creator, via_admin_key=False))
 
 
 def _render(s: Session, settings: Settings, events: list[Event]) -> dict[int, dict[str, Any]]:

@@ -24,13 +24,13 @@ def event_object(ctx: Ctx, row: Event, users: dict[int, User],
     if user is not None:
         out["user_from"] = user_ref(user)
     if row.new:
-        out["new"] = _without_tags(row.new, hidden_tags)
+        out["new"] = without_tags(row.new, hidden_tags)
     if row.old:
-        out["old"] = _without_tags(row.old, hidden_tags)
+        out["old"] = without_tags(row.old, hidden_tags)
     return out
 
 
-def _without_tags(values: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+def without_tags(values: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
     """`values` with the tags the caller may not see taken out of its `tags` map."""
     tags = values.get("tags")
     if not hidden or not isinstance(tags, dict):
@@ -44,3 +44,10 @@ def render_events(ctx: Ctx, rows: Iterable[Event]) -> list[dict[str, Any]]:
     users = access.users_by_id(ctx.db, ctx.account_id, {r.user_id for r in rows})
     hidden_tags = access.hidden_tag_ids(ctx)
     return [event_object(ctx, r, users, hidden_tags) for r in rows]
+
+
+def for_viewer(obj: dict[str, Any], hidden_tags: frozenset[str]) -> dict[str, Any]:
+    """A rendered event object with the tags a viewer may not see taken out of `new` and `old`."""
+    if not hidden_tags:
+        return obj
+    return {k: without_tags(v, hidden_tags) if k in ("new", "old") else v for k, v in obj.items()}
