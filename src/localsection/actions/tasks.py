@@ -102,28 +102,27 @@ def _num(value: Decimal | None) -> int | float | str:
 @action("get_all_tasks", scope="tasks_read")
 def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Top-level tasks of every visible project (archived projects only with extra=archive)."""
-    extra = list_extra(p)
-    only_active = active_only(p)
     q = select_views().where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
-    if "archive" not in extra:
+    if "archive" not in list_extra(p):
         q = not_archived(q)
-    if only_active:
-        q = q.where(Task.status == "active")
-    rows = capped(ctx, q.order_by(Task.id))
-    return render.ok_data(render_tasks(ctx, rows, extra, active_only=only_active))
+    return _top_level_list(ctx, p, q)
 
 
 @action("get_tasks", scope="tasks_read")
 def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Top-level tasks of one project."""
     project = access.project(ctx, p.req_id("id_project", invalid=errors.project_invalid()))
-    extra = list_extra(p)
-    only_active = active_only(p)
     q = select_views().where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
+    return _top_level_list(ctx, p, q)
+
+
+def _top_level_list(ctx: Ctx, p: Params, q: Any) -> dict[str, Any]:
+    """Render the tasks `q` selects (open ones only with filter=active), capped, in id order."""
+    only_active = active_only(p)
     if only_active:
         q = q.where(Task.status == "active")
     rows = capped(ctx, q.order_by(Task.id))
-    return render.ok_data(render_tasks(ctx, rows, extra, active_only=only_active))
+    return render.ok_data(render_tasks(ctx, rows, list_extra(p), active_only=only_active))
 
 
 @action("get_task", scope="tasks_read")
