@@ -7,7 +7,6 @@ import asyncio
 import functools
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +15,9 @@ import pytest
 from localsection.api.registry import all_actions
 from localsection.oauth2.tokens import ALL_SCOPES
 from tests.helpers import USER_PATH, Api
+from tests.postman import shared_dir
 
-SPEC = Path("/work/shared/spec")
+SPEC = shared_dir() / "spec"
 ACTIONS = [a for a in json.loads((SPEC / "actions.json").read_text()) if not a["action"].startswith("oauth2_")]
 SCOPE_WORD = re.compile(r"^(\w+)")
 

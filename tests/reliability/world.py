@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from localsection import clock
 from localsection.models import Webhook
 from tests.helpers import ADMIN_PATH, Api
+from tests.postman import shared_dir
 
 # Parameter names of every action, from the machine-readable protocol (shared/ lies beside the repository).
 SPEC: dict[str, list[str]] = {
     a["action"]: [p["name"] for p in a["params"]]
-    for a in json.loads((Path(__file__).resolve().parents[3] / "shared/spec/actions.json").read_text())}
+    for a in json.loads((shared_dir() / "spec" / "actions.json").read_text())}
 
 
 @dataclass
