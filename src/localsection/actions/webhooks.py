@@ -86,7 +86,7 @@ def _insert(ctx: Ctx, hook: Webhook) -> int:
         return hook.id
 
 
-@action("delete_webhook", scope="administrative")
+@action("delete_webhook", scope="administrative", write=True)
 def delete_webhook(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Remove a webhook with its pending deliveries and log; unknown id is 10 WebHook not found."""
     access.require_write(ctx)
