@@ -5,24 +5,35 @@ There is deliberately no deletion (§9.1).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from array import array
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.orm import aliased
+from starlette.responses import Response
 
 from localsection import access, errors, events, files, render, tagging
 from localsection.api.params import Params, parse_priority
 from localsection.api.registry import action
+from localsection.api.streaming import ok_data_stream
 from localsection.ctx import Ctx
+from localsection.db import ids_in
 from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibility, User
 from localsection.render import date as fmt_date
 from localsection.render import task_page
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
 from localsection.render.tasks import TaskView, fetch_views, render_task, render_tasks, select_views, task_text
+from localsection.state import AppState
 
 MAX_DEPTH = 2  # task / subtask / sub-subtask
+# get_all_tasks / get_tasks above this many tasks are streamed, STREAM_CHUNK tasks per read transaction, so memory
+# stays flat however long the list (issue 7); smaller lists are rendered at once, in one transaction.
+STREAM_ABOVE = 2000
+STREAM_CHUNK = 1000
 
 
 # -- shared helpers (also used by search_tasks) ----------------------------------------------------
@@ -100,7 +111,7 @@ def _num(value: Decimal | None) -> int | float | str:
 # -- reads -------------------------------------------------------------------------------------------
 
 @action("get_all_tasks", scope="tasks_read")
-def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
+def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of every visible project (archived projects only with extra=archive)."""
     q = select_views().where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
     if "archive" not in list_extra(p):
@@ -109,20 +120,59 @@ def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
 
 
 @action("get_tasks", scope="tasks_read")
-def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
+def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of one project."""
     project = access.project(ctx, p.req_id("id_project", invalid=errors.project_invalid()))
     q = select_views().where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
     return _top_level_list(ctx, p, q)
 
 
-def _top_level_list(ctx: Ctx, p: Params, q: Any) -> dict[str, Any]:
-    """Render the tasks `q` selects (open ones only with filter=active), capped, in id order."""
+def _top_level_list(ctx: Ctx, p: Params, q: Any) -> dict[str, Any] | Response:
+    """Render the tasks `q` selects (open ones only with filter=active), capped, in id order.
+
+    Up to STREAM_ABOVE tasks are rendered at once; a longer list is streamed (see _stream_tasks). The record
+    cap is decided here, inside the action's transaction, before any byte is sent.
+    """
     only_active = active_only(p)
     if only_active:
         q = q.where(Task.status == "active")
-    rows = capped(ctx, q.order_by(Task.id))
-    return render.ok_data(render_tasks(ctx, rows, list_extra(p), active_only=only_active))
+    q = q.order_by(Task.id)
+    extra = list_extra(p)
+    cap = ctx.settings.record_cap
+    at_once = STREAM_ABOVE if cap <= 0 else min(cap, STREAM_ABOVE)
+    rows = fetch_views(ctx, q.limit(at_once + 1))
+    if len(rows) <= at_once:
+        return render.ok_data(render_tasks(ctx, rows, extra, active_only=only_active))
+    if 0 < cap <= at_once:
+        raise errors.too_many(cap)
+    head = rows[:at_once]
+    # The rest as bare ids (8 bytes each): rendered later, chunk by chunk.
+    rest_q = q.with_only_columns(Task.id).where(Task.id > head[-1].id)
+    if cap > 0:
+        rest_q = rest_q.limit(cap - len(head) + 1)
+    rest = array("q", ctx.db.scalars(rest_q))
+    if cap > 0 and len(head) + len(rest) > cap:
+        raise errors.too_many(cap)
+    return ok_data_stream(_stream_tasks(ctx, q, head, rest, extra, only_active))
+
+
+def _stream_tasks(ctx: Ctx, q: Any, head: list[TaskView], rest: array[int], extra: set[str],
+                  only_active: bool) -> Iterator[list[dict[str, Any]]]:
+    """Task objects STREAM_CHUNK at a time, each chunk read in its own short transaction (the action's is over).
+
+    `head` rows are already loaded; the `rest` ids are loaded again through `q`, so its filters hold for the
+    rows as they are now: a task that no longer matches between chunks is left out, never shown in error.
+    """
+    app: AppState = ctx.state["app"]
+    for start in range(0, len(head) + len(rest), STREAM_CHUNK):
+        views = head[start:start + STREAM_CHUNK]
+        ids = list(rest[max(0, start - len(head)):max(0, start + STREAM_CHUNK - len(head))])
+        with app.db.session(write=False) as db:
+            cctx = dataclasses.replace(ctx, db=db)
+            if ids:
+                views += fetch_views(cctx, q.where(ids_in(db, Task.id, ids)))
+            items = render_tasks(cctx, views, extra, active_only=only_active)
+        yield items  # outside the transaction: no connection is held while the client reads
 
 
 @action("get_task", scope="tasks_read")
