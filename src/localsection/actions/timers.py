@@ -82,13 +82,19 @@ def start_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     return render.ok()
 
 
-@action("stop_my_timer", scope="costs_write", user_only=True)
-def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
-    """Stop the caller's timer and save it with the optional comment."""
+def _running_timer(ctx: Ctx) -> Timer:
+    """The caller's running timer, locked for a change; 7 Timer is not started when there is none."""
     access.require_write(ctx)
     row = _my_timer(ctx, lock=True)
     if row is None:
         raise timer_not_started()
+    return row
+
+
+@action("stop_my_timer", scope="costs_write", user_only=True)
+def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
+    """Stop the caller's timer and save it with the optional comment."""
+    row = _running_timer(ctx)
     save_timer(ctx, row, p.text("comment") or "")
     return render.ok()
 
@@ -96,9 +102,6 @@ def stop_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
 @action("delete_my_timer", scope="costs_write", user_only=True)
 def delete_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Discard the caller's timer without saving anything."""
-    access.require_write(ctx)
-    row = _my_timer(ctx, lock=True)
-    if row is None:
-        raise timer_not_started()
+    row = _running_timer(ctx)
     ctx.db.delete(row)
     return render.ok()
