@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -61,7 +62,7 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(_BUSY_TIMEOUT)
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
@@ -70,12 +71,31 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
     def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front, so two writers never deadlock on a lock upgrade. Sent straight to
         # the driver: the statement machinery (events, cursor wrapping) cost more than the BEGIN itself.
-        write = conn.get_execution_options().get("ls_write")
-        conn.connection.dbapi_connection.execute(_BEGIN_WRITE if write else _BEGIN_READ)  # type: ignore[union-attr]
+        options = conn.get_execution_options()
+        dbapi = conn.connection.dbapi_connection
+        if not options.get("ls_write"):
+            dbapi.execute(_BEGIN_READ)  # type: ignore[union-attr]
+        elif options.get("ls_nowait"):
+            # On the event loop: never sleep in SQLite's busy handler. Another process holding the write lock
+            # means "run this request in a worker thread instead" (api/endpoint.py).
+            dbapi.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            try:
+                dbapi.execute(_BEGIN_WRITE)  # type: ignore[union-attr]
+            except sqlite3.OperationalError as exc:
+                raise WouldBlock() from exc
+            finally:
+                dbapi.execute(_BUSY_TIMEOUT)  # type: ignore[union-attr]
+        else:
+            dbapi.execute(_BEGIN_WRITE)  # type: ignore[union-attr]
 
 
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _BEGIN_READ = "BEGIN DEFERRED"
+_BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
+
+
+class WouldBlock(Exception):
+    """A transaction asked not to wait (`nowait`) would have had to wait for SQLite's write lock."""
 
 
 class Database:
@@ -99,20 +119,42 @@ class Database:
         """Connections the pool keeps open (the API runs at most this many actions at once)."""
         return POOL_SIZE
 
+    @property
+    def runs_inline(self) -> bool:
+        """Whether short actions run on the event loop instead of a worker thread (SQLite only).
+
+        A SQLite read is a few microseconds of C; handing it to a worker thread and back cost ten times more
+        than the work on 2 cores (docs/performance.md). PostgreSQL waits on the network, so it keeps its
+        threads, and so do writes that fsync every commit (durability full).
+        """
+        return self._writers is not None
+
+    @property
+    def writes_inline(self) -> bool:
+        return self._writers is not None and self.settings.durability != "full"
+
     @contextmanager
-    def session(self, write: bool = True) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+    def session(self, write: bool = True, nowait: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception.
+
+        `nowait` (SQLite, event loop): raise WouldBlock instead of waiting for the write lock.
+        """
         if write and self._writers is not None:
-            with self._writers, self._session(write) as session:
-                yield session
+            if not self._writers.acquire(blocking=not nowait):
+                raise WouldBlock()
+            try:
+                with self._session(write, nowait) as session:
+                    yield session
+            finally:
+                self._writers.release()
         else:
-            with self._session(write) as session:
+            with self._session(write, nowait) as session:
                 yield session
 
     @contextmanager
-    def _session(self, write: bool) -> Iterator[Session]:
+    def _session(self, write: bool, nowait: bool = False) -> Iterator[Session]:
         with self.engine.connect() as conn:
-            conn = conn.execution_options(ls_write=write)
+            conn = conn.execution_options(ls_write=write, ls_nowait=nowait)
             with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
                 with conn.begin():
                     yield session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 
 from localsection import access
 from localsection.ctx import Ctx
@@ -25,7 +25,11 @@ WEBHOOK_EVENT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 # Built once: every write that records an event runs it (statement construction cost more than the query).
-_ACCOUNT_HOOKS = select(Webhook).where(Webhook.account_id == bindparam("account"))
+_ACCOUNT_HOOKS = select(Webhook.id, Webhook.user_id, Webhook.events, Webhook.projects).where(
+    Webhook.account_id == bindparam("account"))
+# Run on the connection as plain Core: the ORM unit of work cost more than the INSERT, inside the write lock.
+_INSERT_EVENT = insert(Event).returning(Event.id)
+_INSERT_OUTBOX = insert(OutboxItem)
 
 
 def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, project_id: int | None,
@@ -36,11 +40,12 @@ def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, p
     `page` is the object's page without any `#com` anchor. Empty `new`/`old` are stored as NULL.
     `actor_id` overrides the acting user (the admin key's `email_user_from` author).
     """
-    event = Event(account_id=ctx.account_id, project_id=project_id, action=action, object_type=object_type,
-                  object_id=object_id, page=page, user_id=actor_id or ctx.user.id, new=new or None, old=old or None,
-                  date_added=ctx.now())
-    ctx.db.add(event)
+    values = {"account_id": ctx.account_id, "project_id": project_id, "action": action,
+              "object_type": object_type, "object_id": object_id, "page": page,
+              "user_id": actor_id or ctx.user.id, "new": new or None, "old": old or None, "date_added": ctx.now()}
+    # The ORM session may hold pending changes this row's readers expect to see first (ids of new objects).
     ctx.db.flush()
+    event = Event(id=ctx.db.connection().execute(_INSERT_EVENT, values).scalar_one(), **values)
     _enqueue(ctx, event)
     return event
 
@@ -51,20 +56,20 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
         return
     hooks = ctx.state.get("webhooks")
     if hooks is None:
-        hooks = list(ctx.db.scalars(_ACCOUNT_HOOKS, {"account": ctx.account_id}))
+        hooks = list(ctx.db.connection().execute(_ACCOUNT_HOOKS, {"account": ctx.account_id}))
         ctx.state["webhooks"] = hooks
     matching = [h for h in hooks if _wants(h, names, event)]
     # A webhook added with a token only carries what its creator may see (one query for all creators).
     creators = {h.user_id for h in matching if h.user_id is not None}
     viewers = access.event_viewers(ctx, event, creators) if creators else set()
-    for hook in matching:
-        if hook.user_id is not None and hook.user_id not in viewers:
-            continue
-        ctx.db.add(OutboxItem(webhook_id=hook.id, event_id=event.id, state="pending", attempts=0,
-                              next_attempt_at=event.date_added))
+    rows = [{"webhook_id": hook.id, "event_id": event.id, "state": "pending", "attempts": 0,
+             "next_attempt_at": event.date_added}
+            for hook in matching if hook.user_id is None or hook.user_id in viewers]
+    if rows:
+        ctx.db.connection().execute(_INSERT_OUTBOX, rows)
 
 
-def _wants(hook: Webhook, names: set[str], event: Event) -> bool:
+def _wants(hook: Any, names: set[str], event: Event) -> bool:
     """The webhook subscribes to one of the event names and (if it lists projects) to the event's project."""
     wanted = {e.strip() for e in hook.events.split(",") if e.strip()}
     if not wanted & names:

@@ -141,7 +141,7 @@ def _check_options(ctx: Ctx, project_id: int, *, day: dt.date | None, amounts: b
 # -- reads ------------------------------------------------------------------------------------------
 
 
-@action("get_costs", scope="costs_read")
+@action("get_costs", scope="costs_read", threaded=True)
 def get_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Cost rows (oldest date first) and the total of exactly those rows."""
     q = select(Cost).where(*_conditions(ctx, p, COSTS_FIELDS)).order_by(Cost.date, Cost.id)
@@ -166,7 +166,7 @@ def task_objects(ctx: Ctx, task_ids: set[int]) -> dict[int, dict[str, Any]]:
     return {t.id: obj for t, obj in zip(tasks, render_tasks(ctx, tasks, set()), strict=True)}
 
 
-@action("get_costs_total", scope="costs_read")
+@action("get_costs_total", scope="costs_read", threaded=True)
 def get_costs_total(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Sums of the matching rows; extra=projects adds per-project (monthly, per-task) sums (§4.6 decision)."""
     conds = _conditions(ctx, p, TOTAL_FIELDS)

@@ -31,7 +31,7 @@ def parse_period(value: str | None) -> dt.timedelta:
     return unit * count
 
 
-@action("get_events", scope="projects_read")
+@action("get_events", scope="projects_read", threaded=True)
 def get_events(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Events of the last `period`, oldest first, optionally of one project; only what the caller may see."""
     since = ctx.now() - parse_period(p.text("period"))

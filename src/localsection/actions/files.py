@@ -36,7 +36,7 @@ def get_files(ctx: Ctx, p: Params) -> dict[str, Any]:
     return render.ok_data(rf.listed_files(ctx, rows))
 
 
-@action("download", scope="files_read")
+@action("download", scope="files_read", threaded=True)
 def download(ctx: Ctx, p: Params) -> Any:
     """The raw bytes of a visible file with the headers of §6.3; errors stay JSON envelopes."""
     row = files.visible_file(ctx, p.id("id_file", files.not_found()))
@@ -55,7 +55,7 @@ def download(ctx: Ctx, p: Params) -> Any:
     return FileResponse(path, headers=headers, media_type="application/x-download", stat_result=stat)
 
 
-@action("upload_files", scope="files_write", write=True)
+@action("upload_files", scope="files_write", write=True, threaded=True)
 def upload_files(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Store each file part as a pending upload; returns [{id, ext, name[, error]}] (§6.2)."""
     access.require_write(ctx)

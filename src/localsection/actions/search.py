@@ -77,7 +77,7 @@ def _conditions(ctx: Ctx, p: Params) -> list[ColumnElement[bool]]:
     return conds
 
 
-@action("search_tasks", scope="tasks_read")
+@action("search_tasks", scope="tasks_read", threaded=True)
 def search_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Tasks and subtasks (with `parent`) matching all given conditions; archived projects need a project scope."""
     if not any(p.has(name) for name in SCOPE_PARAMS):

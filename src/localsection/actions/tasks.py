@@ -110,7 +110,7 @@ def _num(value: Decimal | None) -> int | float | str:
 
 # -- reads -------------------------------------------------------------------------------------------
 
-@action("get_all_tasks", scope="tasks_read")
+@action("get_all_tasks", scope="tasks_read", threaded=True)
 def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of every visible project (archived projects only with extra=archive)."""
     q = select_views().where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
@@ -119,7 +119,7 @@ def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     return _top_level_list(ctx, p, q)
 
 
-@action("get_tasks", scope="tasks_read")
+@action("get_tasks", scope="tasks_read", threaded=True)
 def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of one project."""
     project = access.project(ctx, p.req_id("id_project", invalid=errors.project_invalid()))

@@ -36,7 +36,7 @@ def get_webhooks(ctx: Ctx, p: Params) -> dict[str, Any]:
     return render.ok_data([webhook_item(h) for h in hooks])
 
 
-@action("add_webhook", scope="administrative", write=False)
+@action("add_webhook", scope="administrative", write=False, threaded=True)
 def add_webhook(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Probe the URL (before validating events, as the real service does), then register it as active."""
     access.require_write(ctx)

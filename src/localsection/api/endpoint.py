@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -22,12 +23,14 @@ from localsection.api.params import Params, UploadedPart
 from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
+from localsection.db import WouldBlock
 from localsection.errors import ApiError, AuthError
 from localsection.oauth2 import tokens
 from localsection.state import AppState
 
 log = logging.getLogger("localsection.api")
 RETRIES = 3  # attempts of one action whose transaction lost a race
+INLINE_PATIENCE = 0.5  # seconds an event-loop action waits for the write lock before using a thread
 
 API_HEADERS = {
     "Cache-Control": "no-store, no-cache, must-revalidate",
@@ -116,7 +119,7 @@ class ApiEndpoint:
                    "authorization": request.headers.get("authorization", ""),
                    "scheme": request.url.scheme}
         try:
-            result = await run_in_threadpool(self.execute, spec, name.strip(), params, headers)
+            result = await self._run(spec, name.strip(), params, headers)
         except ApiError as exc:
             return json_response(exc.body())
         except AuthError as exc:
@@ -128,6 +131,30 @@ class ApiEndpoint:
         if isinstance(result, Response):
             return result
         return json_response(result)
+
+    async def _run(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """Run a short SQLite action right here on the event loop, anything else in a worker thread.
+
+        On the loop an action never waits inside SQLite or on a lock: while another writer (a worker thread,
+        the webhook worker, another process) holds the write lock, it yields to the loop and tries again
+        (WouldBlock); after INLINE_PATIENCE, or when its transaction lost a race, it goes to a worker thread
+        that waits and retries as usual. Every failed attempt was rolled back.
+        """
+        db = self.state.db
+        if db.runs_inline and not spec.threaded and not params.files and (db.writes_inline or not spec.write):
+            deadline = time.monotonic() + INLINE_PATIENCE
+            pause = 0.0002
+            while True:
+                try:
+                    return self._execute_once(spec, name, params, headers, nowait=True)
+                except WouldBlock:
+                    if time.monotonic() + pause > deadline:
+                        break
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.005)
+                except (IntegrityError, OperationalError):
+                    break
+        return await run_in_threadpool(self.execute, spec, name, params, headers)
 
     def execute(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
         """Run the action's transaction, retrying it when it lost a race (unique insert, deadlock, lock)."""
@@ -142,10 +169,11 @@ class ApiEndpoint:
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
-    def _execute_once(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
-        """Authenticate, authorize and run one action inside one transaction (thread pool)."""
+    def _execute_once(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str],
+                      nowait: bool = False) -> Any:
+        """Authenticate, authorize and run one action inside one transaction."""
         settings = self.state.settings
-        with self.state.db.session(write=spec.write) as db:
+        with self.state.db.session(write=spec.write, nowait=nowait) as db:
             account, owner = auth.resolve_account_and_owner(db, headers["host"], settings)
             if self.kind == "admin":
                 if headers["authorization"].lower().startswith("bearer "):

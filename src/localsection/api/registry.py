@@ -20,6 +20,7 @@ class ActionSpec:
     write: bool  # takes the write lock up front (SQLite BEGIN IMMEDIATE)
     user_only: bool  # only with an access token (me, *_my_timer)
     admin_only: bool  # with a token: needs `administrative` and an owner/account-admin user
+    threaded: bool = False  # may run long or wait on the network: never on the event loop (api/endpoint.py)
 
 
 _ACTIONS: dict[str, ActionSpec] = {}
@@ -27,14 +28,19 @@ _ALIASES: dict[str, str] = {}
 
 
 def action(name: str, *, scope: str | None, write: bool | None = None, user_only: bool = False,
-           admin_only: bool = False, aliases: tuple[str, ...] = ()) -> Callable[[ActionFunc], ActionFunc]:
-    """Register `func(ctx, params)` as the Worksection action `name`."""
+           admin_only: bool = False, threaded: bool = False,
+           aliases: tuple[str, ...] = ()) -> Callable[[ActionFunc], ActionFunc]:
+    """Register `func(ctx, params)` as the Worksection action `name`.
+
+    `threaded`: the action's time grows with the data (lists without a natural bound, aggregates) or it waits
+    on the network or a file; it always runs in a worker thread so it cannot hold up other requests.
+    """
 
     def register(func: ActionFunc) -> ActionFunc:
         is_write = write if write is not None else bool(scope and scope.endswith("_write"))
         if name in _ACTIONS:
             raise RuntimeError(f"action {name} registered twice")
-        _ACTIONS[name] = ActionSpec(name, func, scope, is_write, user_only, admin_only)
+        _ACTIONS[name] = ActionSpec(name, func, scope, is_write, user_only, admin_only, threaded)
         for alias in aliases:
             _ALIASES[alias] = name
         return func
