@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -48,16 +49,60 @@ class BodyTooLarge(Exception):
 
 
 _RAW_API_HEADERS = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in API_HEADERS.items()]
+_RAW_JSON_TYPE = (b"content-type", JSON_TYPE.encode("latin-1"))
+
+
+class JsonResponse(Response):
+    """A JSON answer with the API's fixed headers, encoded once per process, sent as two ASGI messages."""
+
+    def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.body = orjson.dumps(content)
+        self.status_code = status_code
+        self.background = None
+        self.raw_headers = [_RAW_JSON_TYPE, (b"content-length", str(len(self.body)).encode("latin-1")),
+                            *_RAW_API_HEADERS]
+        if headers:
+            self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    if headers:
-        return Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE,
-                        headers={**API_HEADERS, **headers})
-    # The fixed headers are encoded once, not per answer.
-    response = Response(orjson.dumps(body), status_code=status, media_type=JSON_TYPE)
-    response.raw_headers.extend(_RAW_API_HEADERS)
-    return response
+    return JsonResponse(body, status, headers)
+
+
+@dataclass
+class Incoming:
+    """What the API reads of one HTTP request, taken straight from the ASGI scope."""
+
+    scope: Scope
+    receive: Receive
+    method: str
+    headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
+    raw_query: str
+
+    @classmethod
+    def of(cls, scope: Scope, receive: Receive) -> Incoming:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        raw_query = scope.get("query_string", b"").decode("utf-8", "replace")  # curl sends raw UTF-8
+        return cls(scope, receive, scope.get("method", "GET"), headers, raw_query)
+
+    @property
+    def scheme(self) -> str:
+        return str(self.scope.get("scheme", "http"))
+
+    async def body(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
 
 class ApiEndpoint:
@@ -81,18 +126,17 @@ class ApiEndpoint:
                     raise BodyTooLarge()
             return message
 
-        request = Request(scope, limited_receive)
         try:
-            response = await self.handle(request)
+            response = await self.handle(Incoming.of(scope, limited_receive))
         except BodyTooLarge:
             response = json_response({"status": "error", "message": "Request body is too large"}, 413)
         await response(scope, receive, send)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: Incoming) -> Response:
         if request.method not in ("GET", "POST"):
             return json_response({"status": "error", "message": "Method not allowed"}, 405,
                                  {"Allow": "GET, POST"})
-        raw_query = request.scope.get("query_string", b"").decode("utf-8", "replace")  # curl sends raw UTF-8
+        raw_query = request.raw_query
         if len(request.scope.get("raw_path", b"")) + len(raw_query) > self.state.settings.max_url_bytes:
             return json_response({"status": "error", "message": "Request URL is too long"}, 414)
         declared = request.headers.get("content-length", "")
@@ -105,7 +149,7 @@ class ApiEndpoint:
             for part in params.files:
                 part.file.close()
 
-    async def _dispatch(self, request: Request, params: Params) -> Response:
+    async def _dispatch(self, request: Incoming, params: Params) -> Response:
         query_action = next((v for k, v in params.query_pairs if k == "action"), None)
         name = (query_action if query_action is not None else params.text("action")) or ""
         if not name.strip():
@@ -117,7 +161,7 @@ class ApiEndpoint:
             return json_response(errors.action_invalid("user method: access token only").body())
         headers = {"host": request.headers.get("host", ""),
                    "authorization": request.headers.get("authorization", ""),
-                   "scheme": request.url.scheme}
+                   "scheme": request.scheme}
         try:
             result = await self._run(spec, name.strip(), params, headers)
         except ApiError as exc:
@@ -234,7 +278,7 @@ def apply_legacy_page(params: Params) -> None:
         params.values.setdefault("id_task", ids[-1])
 
 
-async def read_params(request: Request, raw_query: str) -> Params:
+async def read_params(request: Incoming, raw_query: str) -> Params:
     """Merge query, urlencoded, multipart and JSON parameters (PROTOCOL.md §1.3)."""
     params = Params(raw_query=raw_query)
     params.query_pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True, encoding="utf-8",
@@ -245,7 +289,7 @@ async def read_params(request: Request, raw_query: str) -> Params:
     ctype = request.headers.get("content-type", "").lower()
     if ctype.startswith("multipart/form-data"):
         try:
-            form = await request.form(max_files=1000, max_fields=10000)
+            form = await Request(request.scope, request.receive).form(max_files=1000, max_fields=10000)
         except BodyTooLarge:
             raise
         except Exception:
