@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from localsection import errors
 from localsection.ctx import Ctx
+from localsection.db import Snapshot, core
 from localsection.errors import ApiError
 from localsection.models import (
     Comment,
@@ -224,17 +225,20 @@ def project(ctx: Ctx, project_id: int | None, *, write: bool = False) -> Project
 
 # Built once for callers who see the whole account (the statement costs more to build than to run); other
 # roles get the per-caller filter of visible_task_filter.
-_ADMIN_TASK = select(Task).where(Task.id == bindparam("id"), Task.account_id == bindparam("account"),
-                                 or_(Task.publish_at.is_(None), Task.publish_at <= bindparam("now")))
+def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
+    return (Task.id == bindparam("id"), Task.account_id == bindparam("account"),
+            or_(Task.publish_at.is_(None), Task.publish_at <= bindparam("now")))
+
+
+_ADMIN_TASK = select(Task).where(*_admin_task_where())
+_TASKS = Snapshot(Task)
+_ADMIN_TASK_SNAPSHOT = select(*_TASKS.columns).where(*_admin_task_where())
 _ADMIN_PROJECT = select(Project).where(Project.id == bindparam("id"), Project.account_id == bindparam("account"))
 
 
 def task(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:
     """The task or subtask if the caller may see it (and write to it); else 5 Task is invalid."""
-    if task_id is None:
-        raise errors.required("id_task")
-    if write:
-        require_write(ctx)
+    _check_task_call(ctx, task_id, write)
     if is_admin(ctx):
         row = ctx.db.scalars(_ADMIN_TASK, {"id": task_id, "account": ctx.account_id, "now": ctx.now()}).first()
     else:
@@ -242,6 +246,27 @@ def task(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:
     if row is None:
         raise errors.task_invalid()
     return row
+
+
+def task_snapshot(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:
+    """task(), as a read-only snapshot (db.Snapshot) for actions that read the task and never change it."""
+    _check_task_call(ctx, task_id, write)
+    if is_admin(ctx):
+        q = _ADMIN_TASK_SNAPSHOT
+        params: dict[str, Any] | None = {"id": task_id, "account": ctx.account_id, "now": ctx.now()}
+    else:
+        q, params = select(*_TASKS.columns).where(Task.id == task_id, visible_task_filter(ctx)), None
+    row = core(ctx.db).execute(q, params).first()
+    if row is None:
+        raise errors.task_invalid()
+    return _TASKS.build(row)
+
+
+def _check_task_call(ctx: Ctx, task_id: int | None, write: bool) -> None:
+    if task_id is None:
+        raise errors.required("id_task")
+    if write:
+        require_write(ctx)
 
 
 def cost_filter(ctx: Ctx) -> ColumnElement[bool]:
@@ -276,26 +301,31 @@ def users_by_id(db: Session, account_id: int, ids: set[int]) -> dict[int, User]:
     return {u.id: u for u in rows}
 
 
+_USERS = Snapshot(User)
+_USER_BY_EMAIL = select(*_USERS.columns).where(User.account_id == bindparam("account"),
+                                               User.email == bindparam("email"), User.is_active.is_(True))
+
+
 def user_by_email(ctx: Ctx, email: str, *, invalid: ApiError | None = None) -> User:
-    """An active account user by e-mail; anything else (contact, unknown, a list) is 11 Invalid email."""
+    """An active account user by e-mail (a read-only snapshot); anything else (contact, unknown, a list) is 11
+    Invalid email."""
     value = email.strip()
     if not value or "," in value:
         raise invalid or errors.invalid_email(email)
-    user = ctx.db.scalars(select(User).where(User.account_id == ctx.account_id,
-                                             User.email == value.lower(), User.is_active.is_(True))).first()
-    if user is None:
+    row = core(ctx.db).execute(_USER_BY_EMAIL, {"account": ctx.account_id, "email": value.lower()}).first()
+    if row is None:
         raise invalid or errors.invalid_email(email)
-    return user
+    return _USERS.build(row)
 
 
 def users_by_emails(ctx: Ctx, emails: list[str]) -> list[User]:
-    """Every e-mail must be an account user; the first that is not gives 11 with that e-mail."""
+    """Every e-mail must be an account user (read-only snapshots); the first that is not gives 11 with it."""
     wanted = [e.strip().lower() for e in emails if e.strip()]
     if not wanted:
         return []
-    rows = ctx.db.scalars(select(User).where(User.account_id == ctx.account_id, User.email.in_(wanted),
-                                             User.is_active.is_(True)))
-    found = {u.email: u for u in rows}
+    rows = core(ctx.db).execute(select(*_USERS.columns).where(User.account_id == ctx.account_id,
+                                                               User.email.in_(wanted), User.is_active.is_(True)))
+    found = {u.email: u for u in map(_USERS.build, rows)}
     for original, key in zip([e.strip() for e in emails if e.strip()], wanted, strict=True):
         if key not in found:
             raise errors.invalid_email(original)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers
 
 from localsection.config import Settings
 
@@ -30,6 +30,20 @@ POOL_SIZE = 8
 POOL_OVERFLOW = 16
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _json_loads(value: Any) -> Any:
+    # SQLite gives a JSON number back as a number (the column has numeric affinity).
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+# JSON columns (todo lists, mentions, options, event payloads) through orjson: the stdlib decoder was the largest
+# single cost of rendering a task list (docs/performance.md).
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
+
+
 def make_engine(settings: Settings) -> Engine:
     """Create the engine; SQLite gets WAL, foreign keys, a busy timeout and our own BEGIN."""
     url = settings.effective_database_url
@@ -43,6 +57,7 @@ def make_engine(settings: Settings) -> Engine:
             # (docs/performance.md): keep one per worker thread, never recycled.
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
+            **_JSON,
         )
         synchronous = "FULL" if settings.durability == "full" else "NORMAL"
         _install_sqlite_hooks(engine, synchronous)
@@ -50,7 +65,7 @@ def make_engine(settings: Settings) -> Engine:
     # No pool_pre_ping: it costs a round trip per request. A connection that died with the server fails the
     # action's first statement with OperationalError; SQLAlchemy then invalidates the whole pool and
     # ApiEndpoint.execute retries the action on a fresh connection, so clients never see it.
-    return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **_JSON)
 
 
 def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
@@ -176,3 +191,48 @@ def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement
         return column == any_(bindparam("ids", values, type_=ARRAY(BigInteger), unique=True))  # type: ignore[no-any-return]
     each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
     return column.in_(select(each.c.value))  # type: ignore[no-any-return]
+
+
+# -- plain Core on the hot paths ---------------------------------------------------------------------------
+
+def core(session: Session) -> Connection:
+    """The connection of the session's transaction, for plain Core statements.
+
+    A statement run here skips the ORM session's own bookkeeping (a session that never ran a statement costs
+    nothing to finish); pending ORM changes are flushed first, so the statement sees them.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    bind = session.get_bind()
+    return bind if isinstance(bind, Connection) else session.connection()
+
+
+M = TypeVar("M", bound=DeclarativeBase)
+
+
+def plain(model: type[M], values: dict[str, Any]) -> M:
+    """A session-less object holding `values`, filled the way the ORM's loader fills a loaded row (straight
+    into the instance dict): the declarative constructor's per-attribute events cost ~1 us each."""
+    mapper = model.__mapper__
+    if not mapper.configured:
+        configure_mappers()  # the constructor would have done it; new_instance does not
+    obj: M = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
+class Snapshot(Generic[M]):
+    """One model's columns read with plain Core, each row turned into a session-less object (`plain`).
+
+    Built in a fraction of an ORM load (docs/performance.md). A snapshot is read-only: it belongs to no session
+    and changing it changes nothing; an action that changes a row loads it through the session instead.
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        attrs = list(model.__mapper__.column_attrs)
+        self.model = model
+        self.keys = [a.key for a in attrs]
+        self.columns = [a.columns[0] for a in attrs]
+
+    def build(self, row: Sequence[Any]) -> M:
+        return plain(self.model, dict(zip(self.keys, row, strict=False)))

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, insert, select
 
 from localsection import access
 from localsection.ctx import Ctx
+from localsection.db import core, plain
 from localsection.models import Event, OutboxItem, Webhook
 
 # Which webhook event names an (action, object type) pair triggers.
@@ -43,9 +44,7 @@ def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, p
     values = {"account_id": ctx.account_id, "project_id": project_id, "action": action,
               "object_type": object_type, "object_id": object_id, "page": page,
               "user_id": actor_id or ctx.user.id, "new": new or None, "old": old or None, "date_added": ctx.now()}
-    # The ORM session may hold pending changes this row's readers expect to see first (ids of new objects).
-    ctx.db.flush()
-    event = Event(id=ctx.db.connection().execute(_INSERT_EVENT, values).scalar_one(), **values)
+    event = plain(Event, {"id": core(ctx.db).execute(_INSERT_EVENT, values).scalar_one(), **values})
     _enqueue(ctx, event)
     return event
 
@@ -56,7 +55,7 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
         return
     hooks = ctx.state.get("webhooks")
     if hooks is None:
-        hooks = list(ctx.db.connection().execute(_ACCOUNT_HOOKS, {"account": ctx.account_id}))
+        hooks = list(core(ctx.db).execute(_ACCOUNT_HOOKS, {"account": ctx.account_id}))
         ctx.state["webhooks"] = hooks
     matching = [h for h in hooks if _wants(h, names, event)]
     # A webhook added with a token only carries what its creator may see (one query for all creators).
@@ -66,7 +65,7 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
              "next_attempt_at": event.date_added}
             for hook in matching if hook.user_id is None or hook.user_id in viewers]
     if rows:
-        ctx.db.connection().execute(_INSERT_OUTBOX, rows)
+        core(ctx.db).execute(_INSERT_OUTBOX, rows)
 
 
 def _wants(hook: Any, names: set[str], event: Event) -> bool:

@@ -13,7 +13,7 @@ from localsection.actions.tasks import page_of
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.db import ids_in
+from localsection.db import core, ids_in, plain
 from localsection.models import Comment, CommentVisibility, StoredFile, User
 from localsection.render import comments as rc
 
@@ -45,7 +45,7 @@ def _users_of(ctx: Ctx, comments: list[Comment]) -> dict[int, User]:
 @action("get_comments", scope="comments_read")
 def get_comments(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Visible comments of a task, newest first; `files` with extra=files."""
-    task = access.task(ctx, p.req_id("id_task", invalid=errors.task_invalid()))
+    task = access.task_snapshot(ctx, p.req_id("id_task", invalid=errors.task_invalid()))
     rows = list(ctx.db.scalars(select(Comment).where(Comment.task_id == task.id, access.comment_filter(ctx))
                                .order_by(Comment.date_added.desc(), Comment.id.desc())))
     users = _users_of(ctx, rows)
@@ -65,7 +65,7 @@ def _visibility(ctx: Ctx, p: Params) -> tuple[bool, list[User]]:
 @action("post_comment", scope="comments_write")
 def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Add a comment (text and/or checklist); hidden, internal and mentions as §4.4."""
-    task = access.task(ctx, p.req_id("id_task", invalid=errors.task_invalid()), write=True)
+    task = access.task_snapshot(ctx, p.req_id("id_task", invalid=errors.task_invalid()), write=True)
     text = (p.text("text") or "").strip()
     todo = p.multi("todo")
     if not text and not todo:
@@ -78,7 +78,7 @@ def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
               "internal": internal, "date_added": ctx.now()}
     # A Core insert: the ORM unit of work cost more than the INSERT itself, inside the write lock. The
     # transient Comment only carries the values to the renderer.
-    c = Comment(id=ctx.db.connection().execute(_INSERT_COMMENT, values).scalar_one(), **values)
+    c = plain(Comment, {"id": core(ctx.db).execute(_INSERT_COMMENT, values).scalar_one(), **values})
     if allowed:
         ctx.db.execute(insert(CommentVisibility), [{"comment_id": c.id, "user_id": u.id} for u in allowed])
     file_store.attach(ctx, p, project_id=task.project_id, task_id=task.id, comment_id=c.id)

@@ -16,7 +16,7 @@ from localsection import access, errors, render
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.db import ids_in
+from localsection.db import core, ids_in
 from localsection.errors import ApiError
 from localsection.filters import Field, compile_filter
 from localsection.models import Cost, Project, Task, Timer, User
@@ -91,7 +91,7 @@ def _conditions(ctx: Ctx, p: Params, fields: dict[str, Field]) -> list[ColumnEle
         conds.append(Cost.project_id == project_id)
     task_id = p.id("id_task", invalid=errors.task_invalid())
     if task_id is not None:
-        access.task(ctx, task_id)
+        access.task_snapshot(ctx, task_id)
         conds.append(Cost.task_id == task_id)
     start, end = p.date("datestart"), p.date("dateend")
     if start is not None:
@@ -121,7 +121,7 @@ _INSERT_COST = insert(Cost).returning(Cost.id)  # run on the connection: plain C
 
 
 def _options(ctx: Ctx, project_id: int) -> dict[str, Any]:
-    options = ctx.db.execute(_PROJECT_OPTIONS, {"project": project_id}).scalar()
+    options = core(ctx.db).execute(_PROJECT_OPTIONS, {"project": project_id}).scalar()
     return dict(options or {})
 
 
@@ -244,7 +244,7 @@ def add_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Add a manual cost row to a task; the admin key must name the author."""
     if not p.has("time") and not p.has("money"):
         raise errors.required("time or money")
-    task = access.task(ctx, p.req_id("id_task", invalid=errors.task_invalid()), write=True)
+    task = access.task_snapshot(ctx, p.req_id("id_task", invalid=errors.task_invalid()), write=True)
     # The admin key acts for nobody in particular, so it must name the author; a token user is the author.
     author = access.user_by_email(ctx, p.req_text("email_user_from")) if ctx.via_admin_key else ctx.user
     minutes, cents = _amounts(p, author)
@@ -254,7 +254,7 @@ def add_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
     _check_options(ctx, task.project_id, day=day, amounts=True)
     comment = p.text("comment") or ""
     # A Core insert: the ORM unit of work cost more than the INSERT itself, inside the write lock.
-    inserted = ctx.db.connection().execute(_INSERT_COST, {
+    inserted = core(ctx.db).execute(_INSERT_COST, {
         "account_id": ctx.account_id, "project_id": task.project_id, "task_id": task.id,
         "top_task_id": task.top_id or task.id, "user_id": author.id, "minutes": minutes or 0,
         "money_cents": cents or 0, "comment": comment, "comment_folded": comment.casefold(), "date": day,

@@ -178,7 +178,7 @@ def _stream_tasks(ctx: Ctx, q: Any, head: list[TaskView], rest: array[int], extr
 @action("get_task", scope="tasks_read")
 def get_task(ctx: Ctx, p: Params) -> dict[str, Any]:
     """One task or subtask; `child` items reduced; filter=active applies to them."""
-    task = access.task(ctx, p.req_id("id_task", invalid=errors.task_invalid()))
+    task = access.task_snapshot(ctx, p.req_id("id_task", invalid=errors.task_invalid()))
     return render.ok_data(render_task(ctx, task, list_extra(p), active_only=active_only(p)))
 
 
@@ -189,7 +189,7 @@ def _parent(ctx: Ctx, p: Params, project: Project) -> Task | None:
     parent_id = p.id("id_parent", invalid=errors.task_invalid())
     if parent_id is None:
         return None
-    parent = access.task(ctx, parent_id)
+    parent = access.task_snapshot(ctx, parent_id)
     if parent.project_id != project.id or parent.depth >= MAX_DEPTH:
         raise errors.task_invalid()
     if parent.status == "done":

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from localsection import clock, errors
 from localsection.api.params import Params
 from localsection.config import Settings
+from localsection.db import Snapshot, core
 from localsection.errors import AuthError
 from localsection.models import Account, User
 
@@ -50,15 +51,15 @@ def account_name_from_host(host: str, settings: Settings) -> str | None:
 
 # Built once: constructing a statement (coercions, annotations, cache key) cost more than running it. One
 # round trip gives the account and its owner; the owner is the caller of every admin-key request. Read as plain
-# Core rows and turned into (session-less) model objects: loading them through the ORM cost three times more.
-_ACCOUNT_ATTRS = [(a.key, a.columns[0]) for a in Account.__mapper__.column_attrs]
-_USER_ATTRS = [(a.key, a.columns[0]) for a in User.__mapper__.column_attrs]
-_WITH_OWNER = (select(*[c for _, c in _ACCOUNT_ATTRS], *[c for _, c in _USER_ATTRS])
+# Core rows into session-less snapshots: loading them through the ORM cost three times more.
+_ACCOUNTS = Snapshot(Account)
+_USERS = Snapshot(User)
+_WITH_OWNER = (select(*_ACCOUNTS.columns, *_USERS.columns)
                .select_from(Account).outerjoin(User, and_(User.id == Account.owner_id,
                                                            User.account_id == Account.id)))
 _BY_NAME = _WITH_OWNER.where(Account.name == bindparam("name")).limit(1)
 _FIRST = _WITH_OWNER.order_by(Account.is_default.desc(), Account.id).limit(1)
-_N_ACCOUNT = len(_ACCOUNT_ATTRS)
+_N_ACCOUNT = len(_ACCOUNTS.columns)
 
 
 def resolve_account(db: Session, host: str, settings: Settings) -> Account:
@@ -71,18 +72,14 @@ def resolve_account_and_owner(db: Session, host: str, settings: Settings) -> tup
 
     Not cached across requests on purpose: a rotated key or a changed owner must take effect at once, in
     this process and in every other one, and the indexed lookup costs one round trip (docs/performance.md).
-    The objects belong to no session: they are read, never changed (actions load what they change).
+    Both are snapshots (db.Snapshot): read, never changed (an action loads what it changes).
     """
     name = account_name_from_host(host, settings) or settings.default_account or None
-    row = db.connection().execute(_FIRST if name is None else _BY_NAME,
-                                  None if name is None else {"name": name}).first()
+    row = core(db).execute(_FIRST if name is None else _BY_NAME, None if name is None else {"name": name}).first()
     if row is None:
         raise AuthError(404, "Account not found")
-    account = Account(**{key: value for (key, _), value in zip(_ACCOUNT_ATTRS, row, strict=False)})
-    if row[_N_ACCOUNT] is None:
-        return account, None
-    owner = User(**{key: value for (key, _), value in zip(_USER_ATTRS, row[_N_ACCOUNT:], strict=True)})
-    return account, owner
+    account = _ACCOUNTS.build(row[:_N_ACCOUNT])
+    return account, (None if row[_N_ACCOUNT] is None else _USERS.build(row[_N_ACCOUNT:]))
 
 
 def default_account(db: Session, settings: Settings) -> Account | None:

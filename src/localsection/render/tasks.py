@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, litera
 
 from localsection import access
 from localsection.ctx import Ctx
-from localsection.db import ids_in
+from localsection.db import core, ids_in, plain
 from localsection.models import (
     Comment,
     Project,
@@ -235,12 +235,12 @@ def _load_one(ctx: Ctx, t: TaskView, wants_text: bool, rel: _Related, *, with_pa
     params = {"acc": ctx.account_id, "users": users, "project": t.project_id, "task": t.id, "parent": parent}
     public_only = access.in_client_team(ctx)
     tags: list[tuple[int, str]] = []
-    for kind, row_id, s1, s2, s3, n1, n2, n3 in ctx.db.execute(_ONE_TASK, params):
+    for kind, row_id, s1, s2, s3, n1, n2, n3 in core(ctx.db).execute(_ONE_TASK, params):
         if kind == "u":
             # Transient rows: only the columns a reference or a mention shows are set.
-            rel.users[row_id] = User(id=row_id, email=s1, first_name=s2, last_name=s3)
+            rel.users[row_id] = plain(User, {"id": row_id, "email": s1, "first_name": s2, "last_name": s3})
         elif kind == "p":
-            rel.projects[row_id] = Project(id=row_id, name=s1)
+            rel.projects[row_id] = plain(Project, {"id": row_id, "name": s1})
         elif kind == "t":
             if not public_only or s2 == "public":
                 tags.append((row_id, s1))
