@@ -433,6 +433,17 @@ def test_get_task_of_another_account_is_5(api: Api, other: Api) -> None:
     assert api.error("get_task")["message_details"] == "id_task"
 
 
+@pytest.mark.parametrize("digits", ["\u00b2", "1\u00b9", "\u0661\u0662", "\uff11"])
+def test_ids_written_with_non_ascii_digits_are_invalid_not_a_crash(api: Api, digits: str) -> None:
+    # str.isdigit() accepts superscripts (int() then fails) and other scripts' digits (int() reads them).
+    tid = make_task(api, make_project(api))
+    assert api.error("get_task", id_task=digits)["status_code"] == 5
+    assert api.error("get_costs", id_task=digits)["status_code"] == 5
+    assert api.error("post_task", id_project=digits, title="x")["status_code"] == 4
+    assert api.error("search_tasks", filter=f"id = {digits}")["status_code"] != 0
+    assert api.ok("get_task", id_task=str(tid))["id"] == str(tid)
+
+
 def test_optional_fields_are_omitted_when_empty_and_date_closed_shown_when_done(api: Api) -> None:
     pid = make_project(api)
     tid = make_task(api, pid, time_start="08:00", time_end="18:00")

@@ -18,6 +18,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from sqlalchemy import ColumnElement, and_, false, or_
 
+from localsection.api.params import is_digits
 from localsection.errors import ApiError
 
 Kind = Literal["int", "str", "date", "datetime"]
@@ -216,7 +217,7 @@ def _unquote(value: Token) -> str:
 
 def _int(name: Token, value: Token) -> int:
     text = _unquote(value).strip() if value.type == "STRING" else str(value)
-    if not text.isdigit() or int(text) > _INT_MAX:
+    if not is_digits(text) or int(text) > _INT_MAX:
         raise invalid(f"'{name}' expects an integer, got {value} at column {value.column}")
     return int(text)
 

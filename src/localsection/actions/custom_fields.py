@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from localsection import errors, render
-from localsection.api.params import Params, parse_date, parse_decimal
+from localsection.api.params import Params, is_digits, parse_date, parse_decimal
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.db import Snapshot, core
@@ -135,7 +135,7 @@ def _parse_value(db: Session, account_id: int, field: CustomField, value: str) -
 
 
 def _user_id(db: Session, account_id: int, ref: str) -> int:
-    cond = User.id == int(ref) if ref.isdigit() and len(ref) < 19 else User.email == ref.lower()
+    cond = User.id == int(ref) if is_digits(ref) and len(ref) < 19 else User.email == ref.lower()
     user = db.scalars(select(User).where(User.account_id == account_id, User.is_active.is_(True), cond)).first()
     if user is None:
         raise CustomFieldError(f"no active user {ref!r} in this account")

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import or_, select
 
 from localsection import access, errors, render
-from localsection.api.params import Params, parse_date
+from localsection.api.params import Params, is_digits, parse_date
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.models import ScheduleDay, Team, User
@@ -30,15 +30,15 @@ _FORM_KEY = re.compile(r"^data\[([^\]]+)\]\[([^\]]+)\]$")
 
 def _users(ctx: Ctx, refs: list[str]) -> dict[str, User]:
     """Active account users by e-mail or id (one query); an unknown reference is 11 Invalid email."""
-    ids = {int(r) for r in refs if r.isdigit() and len(r) < 19}
-    emails = {r.lower() for r in refs if not r.isdigit()}
+    ids = {int(r) for r in refs if is_digits(r) and len(r) < 19}
+    emails = {r.lower() for r in refs if not is_digits(r)}
     rows = list(ctx.db.scalars(select(User).where(
         User.account_id == ctx.account_id, User.is_active.is_(True),
         or_(User.id.in_(ids), User.email.in_(emails)))))
     by_ref = {str(u.id): u for u in rows} | {u.email: u for u in rows}
     out: dict[str, User] = {}
     for ref in refs:
-        user = by_ref.get(ref if ref.isdigit() else ref.lower())
+        user = by_ref.get(ref if is_digits(ref) else ref.lower())
         if user is None:
             raise errors.invalid_email(ref)
         out[ref] = user

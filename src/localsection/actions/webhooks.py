@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from localsection import access, errors, render, webhooks
-from localsection.api.params import Params
+from localsection.api.params import Params, is_digits
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.errors import ApiError
@@ -64,7 +64,7 @@ def _projects(ctx: Ctx, refs: list[str]) -> list[str]:
     """Project ids the caller can see, as given; any other is 4 Project is invalid."""
     if not refs:
         return []
-    if any(not r.isdigit() or len(r) > 18 for r in refs):
+    if any(not is_digits(r) or len(r) > 18 for r in refs):
         raise errors.project_invalid()
     ids = list(dict.fromkeys(int(r) for r in refs))
     found = set(ctx.db.scalars(select(Project.id).where(access.project_filter(ctx), Project.id.in_(ids))))

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from localsection import clock, errors
-from localsection.api.params import Params
+from localsection.api.params import Params, is_digits
 from localsection.config import Settings
 from localsection.db import Snapshot, core
 from localsection.errors import AuthError
@@ -139,7 +139,7 @@ def verify_admin_header(value: str, action: str, api_key: str, window: int) -> N
     """Raise 401 unless the header is `<unix time>_<hex HMAC-SHA256(key, "<action>:<t>")>` within the window."""
     token = value.strip()
     t, sep, sig = token.partition("_")
-    if not sep or not t.isdigit() or len(t) > 12:
+    if not sep or not is_digits(t) or len(t) > 12:
         raise AuthError(401, "Admin token is invalid")
     expected = hmac.new(api_key.encode(), f"{action}:{t}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, sig.strip().lower().encode("ascii", "replace").decode()):

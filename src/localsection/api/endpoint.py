@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from localsection import errors
 from localsection.api import auth
-from localsection.api.params import Params, UploadedPart
+from localsection.api.params import Params, UploadedPart, is_digits
 from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
@@ -140,7 +140,7 @@ class ApiEndpoint:
         if len(request.scope.get("raw_path", b"")) + len(raw_query) > self.state.settings.max_url_bytes:
             return json_response({"status": "error", "message": "Request URL is too long"}, 414)
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.state.settings.max_body_bytes:
+        if is_digits(declared) and int(declared) > self.state.settings.max_body_bytes:
             return json_response({"status": "error", "message": "Request body is too large"}, 413)
         params = await read_params(request, raw_query)
         try:

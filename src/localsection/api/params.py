@@ -19,6 +19,11 @@ _DATE_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
+def is_digits(value: str) -> bool:
+    """Only ASCII digits: str.isdigit() also accepts `²` or `١`, which int() refuses or reads as another number."""
+    return value.isascii() and value.isdigit()
+
+
 @dataclass
 class UploadedPart:
     """A file part of a multipart body (never a parameter); `file` is spooled to disk when large."""
@@ -119,7 +124,7 @@ class Params:
         if v is None:
             return None
         v = v.strip()
-        if not v.isdigit() or len(v) > 18:
+        if not is_digits(v) or len(v) > 18:
             raise invalid or errors.invalid_value("Invalid id", name)
         return int(v)
 

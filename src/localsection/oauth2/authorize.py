@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from localsection.api import auth
+from localsection.api.params import is_digits
 from localsection.errors import AuthError
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, tokens
@@ -75,7 +76,7 @@ def _too_large(request: Request) -> bool:
     if request.method != "POST":
         return False
     declared = request.headers.get("content-length", "")
-    return not declared.isdigit() or int(declared) > _MAX_FORM
+    return not is_digits(declared) or int(declared) > _MAX_FORM
 
 
 def with_params(uri: str, **params: str) -> str:
