@@ -14,7 +14,7 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.filters import Field, compile_filter
 from localsection.models import Task
-from localsection.render.tasks import render_tasks, select_views
+from localsection.render.tasks import TEXT_EXTRAS, render_tasks, select_views
 
 SCOPE_PARAMS = ("filter", "id_project", "id_task", "email_user_from", "email_user_to")
 SEARCH_EXTRAS = frozenset({"text", "html", "files"})
@@ -82,9 +82,9 @@ def search_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Tasks and subtasks (with `parent`) matching all given conditions; archived projects need a project scope."""
     if not any(p.has(name) for name in SCOPE_PARAMS):
         raise errors.ApiError(10, "At least one of fields required", ", ".join(SCOPE_PARAMS))
-    q = select_views().where(access.visible_task_filter(ctx), *_conditions(ctx, p))
+    extra = p.extra() & SEARCH_EXTRAS
+    q = select_views(bool(extra & TEXT_EXTRAS)).where(access.visible_task_filter(ctx), *_conditions(ctx, p))
     if not p.has("id_project") and not _names_project(p.text("filter") or ""):
         q = not_archived(q)
     rows = capped(ctx, q.order_by(Task.id))
-    extra = p.extra() & SEARCH_EXTRAS
     return render.ok_data(render_tasks(ctx, rows, extra, with_parent=True))

@@ -26,7 +26,15 @@ from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibil
 from localsection.render import date as fmt_date
 from localsection.render import task_page
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
-from localsection.render.tasks import TaskView, fetch_views, render_task, render_tasks, select_views, task_text
+from localsection.render.tasks import (
+    TEXT_EXTRAS,
+    TaskView,
+    fetch_views,
+    render_task,
+    render_tasks,
+    select_views,
+    task_text,
+)
 from localsection.state import AppState
 
 MAX_DEPTH = 2  # task / subtask / sub-subtask
@@ -113,18 +121,23 @@ def _num(value: Decimal | None) -> int | float | str:
 @action("get_all_tasks", scope="tasks_read", threaded=True)
 def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of every visible project (archived projects only with extra=archive)."""
-    q = select_views().where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
+    q = select_views(_wants_text(p)).where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
     if "archive" not in list_extra(p):
         q = not_archived(q)
     return _top_level_list(ctx, p, q)
 
 
-@action("get_tasks", scope="tasks_read", threaded=True)
+@action("get_tasks", scope="tasks_read")
 def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of one project."""
     project = access.project(ctx, p.req_id("id_project", invalid=errors.project_invalid()))
-    q = select_views().where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
+    q = select_views(_wants_text(p)).where(Task.project_id == project.id, Task.parent_id.is_(None),
+                                           access.task_filter(ctx))
     return _top_level_list(ctx, p, q)
+
+
+def _wants_text(p: Params) -> bool:
+    return bool(list_extra(p) & TEXT_EXTRAS)
 
 
 def _top_level_list(ctx: Ctx, p: Params, q: Any) -> dict[str, Any] | Response:

@@ -85,16 +85,22 @@ class TaskRefRow(NamedTuple):
 
 
 VIEW_COLUMNS = tuple(getattr(Task, name) for name in TaskView._fields)
+# Without the text/html extras a task object shows neither the description nor its checklist and mentions, so
+# those columns are not read at all: the largest ones, and JSON to decode for every row.
+_TEXT_FIELDS = frozenset({"text", "todo", "mentions"})
+_VIEW_COLUMNS_NO_TEXT = tuple(null().label(name) if name in _TEXT_FIELDS else getattr(Task, name)
+                              for name in TaskView._fields)
 TaskLike = Task | TaskView
 
 
-def select_views() -> Select[Any]:
-    """SELECT of the TaskView columns; add where/order_by and run it with fetch_views."""
-    return select(*VIEW_COLUMNS)
+def select_views(text: bool = True) -> Select[Any]:
+    """SELECT of the TaskView columns (`text`=False: text, todo and mentions are None); add where/order_by and
+    run it with fetch_views."""
+    return select(*(VIEW_COLUMNS if text else _VIEW_COLUMNS_NO_TEXT))
 
 
 def fetch_views(ctx: Ctx, query: Select[Any]) -> list[TaskView]:
-    return [TaskView._make(row) for row in ctx.db.execute(query)]
+    return [TaskView._make(row) for row in core(ctx.db).execute(query).all()]
 
 
 def as_view(t: TaskLike) -> TaskView:
@@ -138,14 +144,15 @@ class _Related:
         return ref
 
 
-def load_children(ctx: Ctx, rows: Iterable[TaskView], *, active_only: bool) -> dict[int, list[TaskView]]:
+def load_children(ctx: Ctx, rows: Iterable[TaskView], *, active_only: bool,
+                  text: bool = True) -> dict[int, list[TaskView]]:
     """Visible subtasks and sub-subtasks of `rows` by parent id (two queries: one per level)."""
     out: dict[int, list[TaskView]] = defaultdict(list)
     parent_ids = [t.id for t in rows if t.depth < 2]
     for _level in range(2):
         if not parent_ids:
             break
-        q = select_views().where(ids_in(ctx.db, Task.parent_id, parent_ids), access.task_filter(ctx))
+        q = select_views(text).where(ids_in(ctx.db, Task.parent_id, parent_ids), access.task_filter(ctx))
         if active_only:
             q = q.where(Task.status == "active")
         found = fetch_views(ctx, q.order_by(Task.id))
@@ -170,7 +177,7 @@ def _load(ctx: Ctx, tasks: list[TaskView], extra: Collection[str], rel: _Related
     if with_parent:
         wanted = {t.parent_id for t in tasks if t.parent_id is not None}
         if wanted:
-            rel.parents = {p.id: p for p in fetch_views(ctx, select_views().where(
+            rel.parents = {p.id: p for p in fetch_views(ctx, select_views(text=False).where(
                 ids_in(ctx.db, Task.id, wanted), Task.account_id == ctx.account_id))}
     if ids:
         rel.tags = object_tags(ctx, "task", ids)
@@ -293,7 +300,7 @@ def _relations(ctx: Ctx, ids: list[int], rel: _Related) -> None:
     others = {a for a, _, _ in links} | {b for _, b, _ in links}
     if not others:
         return
-    tasks = {t.id: t for t in fetch_views(ctx, select_views().where(ids_in(ctx.db, Task.id, others),
+    tasks = {t.id: t for t in fetch_views(ctx, select_views(text=False).where(ids_in(ctx.db, Task.id, others),
                                                                     access.visible_task_filter(ctx)))}
     wanted = set(ids)
     seen: set[tuple[int, int]] = set()
@@ -416,7 +423,7 @@ def render_tasks(ctx: Ctx, rows: Sequence[TaskLike], extra: Collection[str], *, 
     wanted = frozenset(extra)
     rel = _Related()
     if "subtasks" in wanted:
-        rel.children = load_children(ctx, views, active_only=active_only)
+        rel.children = load_children(ctx, views, active_only=active_only, text=bool(wanted & TEXT_EXTRAS))
     if len(views) == 1 and not wanted & _NEEDS_BULK:
         _load_one(ctx, views[0], bool(wanted & TEXT_EXTRAS), rel, with_parent=with_parent)
     else:
