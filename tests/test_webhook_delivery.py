@@ -188,7 +188,7 @@ def test_every_attempt_is_logged_and_shown_by_the_cli(api: Api, receiver: Receiv
     monkeypatch.setenv("LOCALSECTION_DATABASE_URL", settings.database_url)
     out = CliRunner().invoke(cli_app, ["webhooks", "log", str(hook_id), "--json"])
     assert out.exit_code == 0, out.output
-    assert [(i["status"], i["response_code"]) for i in json.loads(out.output)] == [
+    assert [(i["status"], i["response_code"]) for i in json.loads(out.stdout)] == [
         ("failed", 500), ("failed", 500), ("ok", 200)]
     text = CliRunner().invoke(cli_app, ["webhooks", "log", str(hook_id)]).output
     assert "failed\t500" in text and "ok\t200" in text
@@ -205,7 +205,7 @@ def test_the_cli_enables_a_paused_webhook(api: Api, receiver: Receiver, monkeypa
     out = CliRunner().invoke(cli_app, ["webhooks", "enable", str(hook_id)])
     assert out.exit_code == 0, out.output
     assert (hook_row(api, hook_id).status, hook_row(api, hook_id).consecutive_failures) == ("active", 0)
-    listed = json.loads(CliRunner().invoke(cli_app, ["webhooks", "list", "--json"]).output)
+    listed = json.loads(CliRunner().invoke(cli_app, ["webhooks", "list", "--json"]).stdout)
     assert any(i["id"] == hook_id and i["status"] == "active" for i in listed)
     assert CliRunner().invoke(cli_app, ["webhooks", "enable", "999999999"]).exit_code == 2
 

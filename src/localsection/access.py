@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from localsection import errors
 from localsection.ctx import Ctx
-from localsection.db import Snapshot, core
+from localsection.db import Prepared, Snapshot, core
 from localsection.errors import ApiError
 from localsection.models import (
     Comment,
@@ -232,7 +232,7 @@ def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
 
 _ADMIN_TASK = select(Task).where(*_admin_task_where())
 _TASKS = Snapshot(Task)
-_ADMIN_TASK_SNAPSHOT = select(*_TASKS.columns).where(*_admin_task_where())
+_ADMIN_TASK_SNAPSHOT = Prepared(select(*_TASKS.columns).where(*_admin_task_where()))
 _ADMIN_PROJECT = select(Project).where(Project.id == bindparam("id"), Project.account_id == bindparam("account"))
 
 
@@ -252,11 +252,9 @@ def task_snapshot(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task
     """task(), as a read-only snapshot (db.Snapshot) for actions that read the task and never change it."""
     _check_task_call(ctx, task_id, write)
     if is_admin(ctx):
-        q = _ADMIN_TASK_SNAPSHOT
-        params: dict[str, Any] | None = {"id": task_id, "account": ctx.account_id, "now": ctx.now()}
+        row = _ADMIN_TASK_SNAPSHOT.first(ctx.db, {"id": task_id, "account": ctx.account_id, "now": ctx.now()})
     else:
-        q, params = select(*_TASKS.columns).where(Task.id == task_id, visible_task_filter(ctx)), None
-    row = core(ctx.db).execute(q, params).first()
+        row = core(ctx.db).execute(select(*_TASKS.columns).where(Task.id == task_id, visible_task_filter(ctx))).first()
     if row is None:
         raise errors.task_invalid()
     return _TASKS.build(row)
@@ -302,8 +300,8 @@ def users_by_id(db: Session, account_id: int, ids: set[int]) -> dict[int, User]:
 
 
 _USERS = Snapshot(User)
-_USER_BY_EMAIL = select(*_USERS.columns).where(User.account_id == bindparam("account"),
-                                               User.email == bindparam("email"), User.is_active.is_(True))
+_USER_BY_EMAIL = Prepared(select(*_USERS.columns).where(User.account_id == bindparam("account"),
+                                                        User.email == bindparam("email"), User.is_active.is_(True)))
 
 
 def user_by_email(ctx: Ctx, email: str, *, invalid: ApiError | None = None) -> User:
@@ -312,7 +310,7 @@ def user_by_email(ctx: Ctx, email: str, *, invalid: ApiError | None = None) -> U
     value = email.strip()
     if not value or "," in value:
         raise invalid or errors.invalid_email(email)
-    row = core(ctx.db).execute(_USER_BY_EMAIL, {"account": ctx.account_id, "email": value.lower()}).first()
+    row = _USER_BY_EMAIL.first(ctx.db, {"account": ctx.account_id, "email": value.lower()})
     if row is None:
         raise invalid or errors.invalid_email(email)
     return _USERS.build(row)

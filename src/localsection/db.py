@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, create_engine, event, func, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, create_engine, event, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from localsection.config import Settings
 
@@ -236,3 +239,69 @@ class Snapshot(Generic[M]):
 
     def build(self, row: Sequence[Any]) -> M:
         return plain(self.model, dict(zip(self.keys, row, strict=False)))
+
+
+class _Plan:
+    """A statement compiled for one SQLite dialect: its SQL, parameter order and type conversions."""
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler) and compiled.positional and compiled.positiontup is not None
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup)
+        self.bind: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
+        self.results: list[Callable[[Any], Any] | None] = [
+            column.type._cached_result_processor(dialect, None) for column in compiled._result_columns]
+        self.convert = any(self.results)
+
+    def run(self, dbapi_conn: Any, params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
+        values = self.compiled.construct_params(params)  # adds the values of binds built into the statement
+        args = []
+        for name in self.order:
+            value = values[name]
+            proc = self.bind.get(name)
+            args.append(proc(value) if proc is not None and value is not None else value)
+        rows = dbapi_conn.execute(self.sql, args).fetchall()
+        if not self.convert:
+            return rows  # type: ignore[no-any-return]
+        procs = self.results
+        return [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, row, strict=True))
+                for row in rows]
+
+
+class Prepared:
+    """A Core statement run on the hot paths: on SQLite straight on the driver, compiled once per engine.
+
+    SQLAlchemy's per-execution work (cache lookup, execution context, parameter and result objects) cost
+    several times more than the indexed SQLite query itself (docs/performance.md). Here the SQL, the parameter
+    order and the type conversions SQLAlchemy would apply are computed once; `all()` returns plain tuples with
+    the same values `conn.execute(stmt, params).all()` gives. On PostgreSQL it is exactly that call (the round
+    trip dominates there, and psycopg's type information is only known per cursor). No expanding IN
+    parameters.
+    """
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        assert isinstance(stmt, Executable)
+        self.stmt = stmt
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
+
+    def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
+        conn = core(session)
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            return conn.execute(self.stmt, params).all()
+        plan = self._plans.get(dialect)
+        if plan is None:
+            plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+        return plan.run(conn.connection.dbapi_connection, params)
+
+    def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        rows = self.all(session, params)
+        return rows[0] if rows else None
+
+
+def prepared_insert(model: type[DeclarativeBase], keys: Collection[str]) -> Prepared:
+    """INSERT of exactly the columns `keys` (pass every one, by name), RETURNING the new row's id."""
+    table: Any = model.__table__
+    return Prepared(insert(table).values({k: bindparam(k) for k in keys}).returning(table.c.id))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 
 from localsection import access
 from localsection.ctx import Ctx
-from localsection.db import core, plain
+from localsection.db import Prepared, core, plain, prepared_insert
 from localsection.models import Event, OutboxItem, Webhook
 
 # Which webhook event names an (action, object type) pair triggers.
@@ -26,10 +26,11 @@ WEBHOOK_EVENT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 # Built once: every write that records an event runs it (statement construction cost more than the query).
-_ACCOUNT_HOOKS = select(Webhook.id, Webhook.user_id, Webhook.events, Webhook.projects).where(
-    Webhook.account_id == bindparam("account"))
+_ACCOUNT_HOOKS = Prepared(select(Webhook.id, Webhook.user_id, Webhook.events, Webhook.projects).where(
+    Webhook.account_id == bindparam("account")))
 # Run on the connection as plain Core: the ORM unit of work cost more than the INSERT, inside the write lock.
-_INSERT_EVENT = insert(Event).returning(Event.id)
+_INSERT_EVENT = prepared_insert(Event, ["account_id", "project_id", "action", "object_type", "object_id", "page",
+                                        "user_id", "new", "old", "date_added"])
 _INSERT_OUTBOX = insert(OutboxItem)
 
 
@@ -44,7 +45,7 @@ def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, p
     values = {"account_id": ctx.account_id, "project_id": project_id, "action": action,
               "object_type": object_type, "object_id": object_id, "page": page,
               "user_id": actor_id or ctx.user.id, "new": new or None, "old": old or None, "date_added": ctx.now()}
-    event = plain(Event, {"id": core(ctx.db).execute(_INSERT_EVENT, values).scalar_one(), **values})
+    event = plain(Event, {"id": _INSERT_EVENT.all(ctx.db, values)[0][0], **values})
     _enqueue(ctx, event)
     return event
 
@@ -55,7 +56,7 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
         return
     hooks = ctx.state.get("webhooks")
     if hooks is None:
-        hooks = list(core(ctx.db).execute(_ACCOUNT_HOOKS, {"account": ctx.account_id}))
+        hooks = [_Hook(*row) for row in _ACCOUNT_HOOKS.all(ctx.db, {"account": ctx.account_id})]
         ctx.state["webhooks"] = hooks
     matching = [h for h in hooks if _wants(h, names, event)]
     # A webhook added with a token only carries what its creator may see (one query for all creators).
@@ -68,7 +69,14 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
         core(ctx.db).execute(_INSERT_OUTBOX, rows)
 
 
-def _wants(hook: Any, names: set[str], event: Event) -> bool:
+class _Hook(NamedTuple):
+    id: int
+    user_id: int | None
+    events: str
+    projects: str
+
+
+def _wants(hook: _Hook, names: set[str], event: Event) -> bool:
     """The webhook subscribes to one of the event names and (if it lists projects) to the event's project."""
     wanted = {e.strip() for e in hook.events.split(",") if e.strip()}
     if not wanted & names:

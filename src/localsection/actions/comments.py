@@ -13,12 +13,13 @@ from localsection.actions.tasks import page_of
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.db import core, ids_in, plain
+from localsection.db import ids_in, plain, prepared_insert
 from localsection.models import Comment, CommentVisibility, StoredFile, User
 from localsection.render import comments as rc
 
 INTERNAL_FLAGS = frozenset({"1", "true"})
-_INSERT_COMMENT = insert(Comment).returning(Comment.id)  # run on the connection: plain Core, no ORM bulk path
+_INSERT_COMMENT = prepared_insert(Comment, ["account_id", "task_id", "text", "todo", "mentions", "user_from_id",
+                                            "hidden", "internal", "date_added"])
 
 
 def _comment_files(ctx: Ctx, comment_ids: list[int]) -> dict[int, list[StoredFile]]:
@@ -78,7 +79,7 @@ def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
               "internal": internal, "date_added": ctx.now()}
     # A Core insert: the ORM unit of work cost more than the INSERT itself, inside the write lock. The
     # transient Comment only carries the values to the renderer.
-    c = plain(Comment, {"id": core(ctx.db).execute(_INSERT_COMMENT, values).scalar_one(), **values})
+    c = plain(Comment, {"id": _INSERT_COMMENT.all(ctx.db, values)[0][0], **values})
     if allowed:
         ctx.db.execute(insert(CommentVisibility), [{"comment_id": c.id, "user_id": u.id} for u in allowed])
     file_store.attach(ctx, p, project_id=task.project_id, task_id=task.id, comment_id=c.id)

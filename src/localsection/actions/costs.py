@@ -10,13 +10,13 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 
 from localsection import access, errors, render
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.db import core, ids_in
+from localsection.db import Prepared, ids_in, prepared_insert
 from localsection.errors import ApiError
 from localsection.filters import Field, compile_filter
 from localsection.models import Cost, Project, Task, Timer, User
@@ -116,12 +116,14 @@ def _sums(row: Any) -> Sums:
 
 
 # Built once (the hot path of add_costs): statement construction cost more than running these.
-_PROJECT_OPTIONS = select(Project.__table__.c.options).where(Project.__table__.c.id == bindparam("project"))
-_INSERT_COST = insert(Cost).returning(Cost.id)  # run on the connection: plain Core, no ORM bulk path
+_PROJECT_OPTIONS = Prepared(select(Project.options).where(Project.id == bindparam("project")))
+_INSERT_COST = prepared_insert(Cost, ["account_id", "project_id", "task_id", "top_task_id", "user_id", "minutes",
+                                      "money_cents", "comment", "comment_folded", "date", "is_timer", "created_at"])
 
 
 def _options(ctx: Ctx, project_id: int) -> dict[str, Any]:
-    options = core(ctx.db).execute(_PROJECT_OPTIONS, {"project": project_id}).scalar()
+    row = _PROJECT_OPTIONS.first(ctx.db, {"project": project_id})
+    options = row[0] if row else None
     return dict(options or {})
 
 
@@ -254,12 +256,12 @@ def add_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
     _check_options(ctx, task.project_id, day=day, amounts=True)
     comment = p.text("comment") or ""
     # A Core insert: the ORM unit of work cost more than the INSERT itself, inside the write lock.
-    inserted = core(ctx.db).execute(_INSERT_COST, {
+    inserted = _INSERT_COST.all(ctx.db, {
         "account_id": ctx.account_id, "project_id": task.project_id, "task_id": task.id,
         "top_task_id": task.top_id or task.id, "user_id": author.id, "minutes": minutes or 0,
         "money_cents": cents or 0, "comment": comment, "comment_folded": comment.casefold(), "date": day,
         "is_timer": False, "created_at": ctx.now()})
-    return render.ok_top(id=inserted.scalar_one())
+    return render.ok_top(id=inserted[0][0])
 
 
 @action("update_costs", scope="costs_write")

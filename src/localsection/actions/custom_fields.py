@@ -17,7 +17,7 @@ from localsection import errors, render
 from localsection.api.params import Params, is_digits, parse_date, parse_decimal
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.db import Snapshot, core
+from localsection.db import Prepared, Snapshot
 from localsection.models import CustomField, CustomFieldValue, Project, Task, User
 from localsection.render import custom_fields as rcf
 
@@ -35,13 +35,13 @@ class CustomFieldError(ValueError):
 
 # Built once (statement construction cost more than the query).
 _FIELDS = Snapshot(CustomField)
-_DEFINITIONS = (select(*_FIELDS.columns).where(CustomField.account_id == bindparam("account"),
-                                               CustomField.applies_to == bindparam("applies_to"))
-                .order_by(CustomField.id))
+_DEFINITIONS = Prepared(select(*_FIELDS.columns).where(CustomField.account_id == bindparam("account"),
+                                                       CustomField.applies_to == bindparam("applies_to"))
+                        .order_by(CustomField.id))
 
 
 def _definitions(ctx: Ctx, applies_to: str) -> dict[str, Any]:
-    rows = core(ctx.db).execute(_DEFINITIONS, {"account": ctx.account_id, "applies_to": applies_to})
+    rows = _DEFINITIONS.all(ctx.db, {"account": ctx.account_id, "applies_to": applies_to})
     return render.ok_data([rcf.definition(_FIELDS.build(f)) for f in rows])
 
 

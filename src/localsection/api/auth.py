@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from localsection import clock, errors
 from localsection.api.params import Params, is_digits
 from localsection.config import Settings
-from localsection.db import Snapshot, core
+from localsection.db import Prepared, Snapshot
 from localsection.errors import AuthError
 from localsection.models import Account, User
 
@@ -57,8 +57,8 @@ _USERS = Snapshot(User)
 _WITH_OWNER = (select(*_ACCOUNTS.columns, *_USERS.columns)
                .select_from(Account).outerjoin(User, and_(User.id == Account.owner_id,
                                                            User.account_id == Account.id)))
-_BY_NAME = _WITH_OWNER.where(Account.name == bindparam("name")).limit(1)
-_FIRST = _WITH_OWNER.order_by(Account.is_default.desc(), Account.id).limit(1)
+_BY_NAME = Prepared(_WITH_OWNER.where(Account.name == bindparam("name")).limit(1))
+_FIRST = Prepared(_WITH_OWNER.order_by(Account.is_default.desc(), Account.id).limit(1))
 _N_ACCOUNT = len(_ACCOUNTS.columns)
 
 
@@ -75,7 +75,7 @@ def resolve_account_and_owner(db: Session, host: str, settings: Settings) -> tup
     Both are snapshots (db.Snapshot): read, never changed (an action loads what it changes).
     """
     name = account_name_from_host(host, settings) or settings.default_account or None
-    row = core(db).execute(_FIRST if name is None else _BY_NAME, None if name is None else {"name": name}).first()
+    row = _FIRST.first(db) if name is None else _BY_NAME.first(db, {"name": name})
     if row is None:
         raise AuthError(404, "Account not found")
     account = _ACCOUNTS.build(row[:_N_ACCOUNT])

@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, litera
 
 from localsection import access
 from localsection.ctx import Ctx
-from localsection.db import core, ids_in, plain
+from localsection.db import Prepared, core, ids_in, plain
 from localsection.models import (
     Comment,
     Project,
@@ -218,7 +218,8 @@ def _one_task_statement() -> Any:
     text_null, int_null = cast(null(), String), cast(null(), BigInteger)
     users = (select(literal_column("'u'"), u.c.id, u.c.email, u.c.first_name, u.c.last_name, int_null, int_null,
                     int_null)
-             .where(u.c.account_id == acc, u.c.id.in_(bindparam("users", expanding=True, type_=BigInteger))))
+             .where(u.c.account_id == acc, u.c.id.in_([bindparam("user_from", type_=BigInteger),
+                                                       bindparam("user_to", type_=BigInteger)])))
     project = (select(literal_column("'p'"), pr.c.id, pr.c.name, text_null, text_null, int_null, int_null, int_null)
                .where(pr.c.id == bindparam("project", type_=BigInteger), pr.c.account_id == acc))
     tags = (select(literal_column("'t'"), tg.c.id, tg.c.title, gr.c.access, text_null, int_null, int_null, int_null)
@@ -230,19 +231,17 @@ def _one_task_statement() -> Any:
     return union_all(users, project, tags, parent)
 
 
-_ONE_TASK = _one_task_statement()
+_ONE_TASK = Prepared(_one_task_statement())
 
 
-def _load_one(ctx: Ctx, t: TaskView, wants_text: bool, rel: _Related, *, with_parent: bool) -> None:
-    """Fill `rel` for a single task without subtasks or list extras: one round trip instead of four."""
-    users = [t.user_from_id] + ([t.user_to_id] if t.user_to_id is not None else [])
-    if wants_text:
-        users += [int(i) for i in (t.mentions or []) if str(i).isdigit()]
+def _load_one(ctx: Ctx, t: TaskView, rel: _Related, *, with_parent: bool) -> None:
+    """Fill `rel` for a single task without subtasks, list extras or mentions: one round trip instead of four."""
     parent = t.parent_id if with_parent else None
-    params = {"acc": ctx.account_id, "users": users, "project": t.project_id, "task": t.id, "parent": parent}
+    params = {"acc": ctx.account_id, "user_from": t.user_from_id, "user_to": t.user_to_id, "project": t.project_id,
+              "task": t.id, "parent": parent}
     public_only = access.in_client_team(ctx)
     tags: list[tuple[int, str]] = []
-    for kind, row_id, s1, s2, s3, n1, n2, n3 in core(ctx.db).execute(_ONE_TASK, params):
+    for kind, row_id, s1, s2, s3, n1, n2, n3 in _ONE_TASK.all(ctx.db, params):
         if kind == "u":
             # Transient rows: only the columns a reference or a mention shows are set.
             rel.users[row_id] = plain(User, {"id": row_id, "email": s1, "first_name": s2, "last_name": s3})
@@ -424,8 +423,8 @@ def render_tasks(ctx: Ctx, rows: Sequence[TaskLike], extra: Collection[str], *, 
     rel = _Related()
     if "subtasks" in wanted:
         rel.children = load_children(ctx, views, active_only=active_only, text=bool(wanted & TEXT_EXTRAS))
-    if len(views) == 1 and not wanted & _NEEDS_BULK:
-        _load_one(ctx, views[0], bool(wanted & TEXT_EXTRAS), rel, with_parent=with_parent)
+    if len(views) == 1 and not wanted & _NEEDS_BULK and not (wanted & TEXT_EXTRAS and views[0].mentions):
+        _load_one(ctx, views[0], rel, with_parent=with_parent)
     else:
         everyone = list(views)
         if not reduced_children:
