@@ -49,9 +49,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The same arguments `localsection serve` passes (cli.serve).
-    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level="info", access_log=False,
-                proxy_headers=False)
+    from localsection.cli import uvicorn_options
+
+    # The same settings `localsection serve` runs with.
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level="warning", **uvicorn_options())
 
 
 if __name__ == "__main__":

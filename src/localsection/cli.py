@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -120,18 +121,22 @@ def serve(host: str | None = typer.Option(None, "--host"), port: int | None = ty
     shown = creds.owner_password or "(changed since it was generated)"
     typer.echo(f"  owner password: {shown}")
     sys.stdout.flush()
-    # uvloop and httptools (uvicorn[standard]) roughly halve the server's own cost per request; named
-    # explicitly so a missing one shows in the log instead of silently falling back.
     uvicorn.run("localsection.asgi:app", host=settings.host, port=settings.port, workers=workers,
-                log_level=settings.log_level, access_log=False, proxy_headers=False,
-                loop=_installed("uvloop", "asyncio"), http=_installed("httptools", "h11"))
+                log_level=settings.log_level, **uvicorn_options())
 
 
-def _installed(module: str, fallback: str) -> str:
-    """`module` when it can be imported, else `fallback` (uvicorn's loop= / http= values)."""
+def uvicorn_options() -> dict[str, Any]:
+    """The server settings `serve` runs with (bench/ceiling_app.py measures the ceiling with the same ones).
+
+    httptools parses requests in C (h11 when it is missing). The event loop is asyncio's, not uvloop: with the
+    actions running on the loop, uvloop served some connections several rounds late (at 16 connections and
+    7 ms of work per request, p99 560 ms against 118 ms with asyncio's loop, for the same throughput;
+    docs/performance.md).
+    """
     import importlib.util
 
-    return module if importlib.util.find_spec(module) is not None else fallback
+    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+    return {"loop": "asyncio", "http": http, "access_log": False, "proxy_headers": False}
 
 
 def main() -> None:

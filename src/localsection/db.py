@@ -59,6 +59,7 @@ def make_engine(settings: Settings) -> Engine:
             # Reopening a connection (WAL + pragmas) per request cost ~3% of get_task under load
             # (docs/performance.md): keep one per worker thread, never recycled.
             pool_size=POOL_SIZE,
+            pool_use_lifo=True,
             max_overflow=POOL_OVERFLOW,
             **_JSON,
         )
