@@ -1,0 +1,82 @@
+"""Short SQLite actions run on the event loop (api/endpoint.py): they never wait there for a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from localsection.app import create_app
+from tests.factories import make_project, make_task
+from tests.helpers import ADMIN_PATH, Api
+
+
+async def _call(client: httpx.AsyncClient, api: Api, action: str, **params: Any) -> dict[str, Any]:
+    resp = await client.post(f"{ADMIN_PATH}?action={action}", json=params,
+                             headers={"Host": api.host, "Authorization": api.admin_header(action)})
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def _database_file(api: Api) -> str:
+    return api.state.settings.effective_database_url.split(":///", 1)[1]
+
+
+def test_a_write_waiting_for_the_lock_holds_up_no_read_and_completes_when_it_is_free(api: Api) -> None:
+    if api.state.db.dialect != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL actions always run in worker threads")
+    task = make_task(api, make_project(api))
+    # Another process (here: another connection) holds SQLite's write lock for 1.2 s: longer than an event-loop
+    # action waits (0.5 s) before it moves to a worker thread.
+    holder = sqlite3.connect(_database_file(api), isolation_level=None)
+    app = create_app(state=api.state)
+
+    async def scenario() -> tuple[dict[str, Any], list[float], float]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            holder.execute("BEGIN IMMEDIATE")
+            started = time.perf_counter()
+            write = asyncio.create_task(_call(client, api, "post_comment", id_task=str(task), text="queued"))
+            reads = []
+            for _ in range(5):
+                await asyncio.sleep(0.1)
+                t0 = time.perf_counter()
+                assert (await _call(client, api, "get_task", id_task=str(task)))["status"] == "ok"
+                reads.append(time.perf_counter() - t0)
+            assert not write.done()  # still waiting for the lock, 0.5 s in
+            await asyncio.sleep(0.7)
+            holder.execute("COMMIT")
+            answer = await write
+            return answer, reads, time.perf_counter() - started
+
+    try:
+        answer, reads, took = asyncio.run(scenario())
+    finally:
+        holder.close()
+    assert answer["status"] == "ok", answer
+    assert max(reads) < 0.25  # reads were answered while the write waited (the loop was never blocked)
+    assert took >= 1.2
+    comments = api.ok("get_comments", id_task=str(task))
+    assert [c["text"] for c in comments] == ["queued"]  # written once, after the lock was free
+
+
+def test_a_write_queued_behind_a_writer_thread_of_this_process_runs_once_it_is_done(api: Api) -> None:
+    if api.state.db.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    task = make_task(api, make_project(api))
+    app = create_app(state=api.state)
+
+    async def scenario() -> dict[str, Any]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            with api.state.db.session(write=True):  # this process's writer lock, as a worker thread holds it
+                write = asyncio.create_task(_call(client, api, "add_costs", id_task=str(task), time="0:30",
+                                                  email_user_from=api.owner_email))
+                await asyncio.sleep(0.2)
+                assert not write.done()
+            return await write
+
+    answer = asyncio.run(scenario())
+    assert answer["status"] == "ok", answer
+    assert api.ok("get_costs_total", id_task=str(task))["total"]["time"] == "0:30"
