@@ -1,6 +1,6 @@
 """Benchmark of get_costs_total and get_costs over a large costs table (prints figures; not a test).
 
-    .venv/bin/python bench/bench_costs.py [--rows 1000000] [--repeat 7]
+    .venv/bin/python bench/bench_costs.py [--rows 1000000] [--repeat 3]
 
 Fills a temporary SQLite database (and a temporary PostgreSQL database when one answers at
 LOCALSECTION_TEST_POSTGRES_URL) with cost rows by bulk insert, then prints, through the in-process app:
@@ -167,7 +167,7 @@ def run(label: str, settings: Settings, rows: int, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,13 +16,13 @@ from localsection import access, errors, render
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.db import Prepared, ids_in, prepared_insert
+from localsection.db import Prepared, Snapshot, core, ids_in, prepared_insert
 from localsection.errors import ApiError
 from localsection.filters import Field, compile_filter
 from localsection.models import Cost, Project, Task, Timer, User
 from localsection.render import costs as rc
 from localsection.render.members import user_ref
-from localsection.render.tasks import render_tasks
+from localsection.render.tasks import fetch_views, render_tasks, select_views
 
 COSTS_FIELDS = {
     "id": Field("int", Cost.task_id),
@@ -116,6 +116,8 @@ def _sums(row: Any) -> Sums:
 
 
 # Built once (the hot path of add_costs): statement construction cost more than running these.
+# get_costs reads rows as read-only snapshots: thousands of ORM objects cost more than the query.
+_COSTS = Snapshot(Cost)
 _PROJECT_OPTIONS = Prepared(select(Project.options).where(Project.id == bindparam("project")))
 _INSERT_COST = prepared_insert(Cost, ["account_id", "project_id", "task_id", "top_task_id", "user_id", "minutes",
                                       "money_cents", "comment", "comment_folded", "date", "is_timer", "created_at"])
@@ -146,9 +148,9 @@ def _check_options(ctx: Ctx, project_id: int, *, day: dt.date | None, amounts: b
 @action("get_costs", scope="costs_read", threaded=True)
 def get_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Cost rows (oldest date first) and the total of exactly those rows."""
-    q = select(Cost).where(*_conditions(ctx, p, COSTS_FIELDS)).order_by(Cost.date, Cost.id)
+    q = select(*_COSTS.columns).where(*_conditions(ctx, p, COSTS_FIELDS)).order_by(Cost.date, Cost.id)
     cap = ctx.settings.record_cap
-    rows = list(ctx.db.scalars(q.limit(cap + 1) if cap > 0 else q))
+    rows = [_COSTS.build(r) for r in core(ctx.db).execute(q.limit(cap + 1) if cap > 0 else q).all()]
     if cap > 0 and len(rows) > cap:
         raise errors.too_many(cap)
     tasks = task_objects(ctx, {r.task_id for r in rows})
@@ -163,8 +165,8 @@ def task_objects(ctx: Ctx, task_ids: set[int]) -> dict[int, dict[str, Any]]:
     """Task objects without extras by id (one bulk render; rows are already access-checked)."""
     if not task_ids:
         return {}
-    tasks = list(ctx.db.scalars(select(Task).where(ids_in(ctx.db, Task.id, task_ids),
-                                                   Task.account_id == ctx.account_id)))
+    tasks = fetch_views(ctx, select_views(text=False).where(ids_in(ctx.db, Task.id, task_ids),
+                                                            Task.account_id == ctx.account_id))
     return {t.id: obj for t, obj in zip(tasks, render_tasks(ctx, tasks, set()), strict=True)}
 
 
