@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, select
@@ -101,36 +102,43 @@ def _php_urlencode(pairs: list[tuple[str, str]], space_plus: bool) -> str:
     return "&".join(f"{quote(k)}={quote(v)}" for k, v in pairs)
 
 
-def md5_candidates(params: Params) -> list[str]:
-    """The strings C1..C6 that known clients sign (the key is appended before hashing)."""
+def md5_candidates(params: Params) -> Iterator[str]:
+    """The strings C1..C6 that known clients sign (the key is appended before hashing), most common first.
+
+    A generator: the PHP-style encodings are only built when the cheaper forms did not match.
+    """
     raw = "&".join(s for s in params.raw_query.split("&") if s and s.split("=", 1)[0] != "hash")
+    seen: set[str] = set()
+
+    def once(candidate: str) -> Iterator[str]:
+        if candidate not in seen:
+            seen.add(candidate)
+            yield candidate
+
+    yield from once(raw)
+    # Postman hashes raw values but sends a literal `+` as is (PM add_contact `phone=+1 345...`),
+    # so also try the query with %-escapes decoded and `+` left alone.
+    yield from once(urllib.parse.unquote(raw, errors="replace"))
     query = [(k, v) for k, v in params.query_pairs if k != "hash"]
+    yield from once("&".join(f"{k}={v}" for k, v in query))
     both = query + [(k, v) for k, v in params.body_pairs if k != "hash"]
-    out = [
-        raw,
-        # Postman hashes raw values but sends a literal `+` as is (PM add_contact `phone=+1 345...`),
-        # so also try the query with %-escapes decoded and `+` left alone.
-        urllib.parse.unquote(raw, errors="replace"),
-        "&".join(f"{k}={v}" for k, v in query),
-        "&".join(f"{k}={v}" for k, v in both),
-        _php_urlencode(both, space_plus=True),
-        _php_urlencode(both, space_plus=False),
-    ]
-    page, action = params.text("page") or "", params.text("action") or ""
-    out.append(page + action)
-    return list(dict.fromkeys(out))
+    yield from once("&".join(f"{k}={v}" for k, v in both))
+    yield from once(_php_urlencode(both, space_plus=True))
+    yield from once(_php_urlencode(both, space_plus=False))
+    yield from once((params.text("page") or "") + (params.text("action") or ""))
 
 
 def verify_md5(params: Params, api_key: str) -> bool:
-    given = (params.text("hash") or "").strip().lower()
+    """Whether `hash` is the md5 of one of the candidate strings + the key (each compared in constant time).
+
+    Stops at the first match: which string a client signs is no secret, and a wrong hash is compared with
+    every candidate.
+    """
+    given = (params.text("hash") or "").strip().lower().encode("ascii", "replace")
     if not given:
         return False
-    ok = False
-    for candidate in md5_candidates(params):
-        digest = hashlib.md5((candidate + api_key).encode("utf-8")).hexdigest()
-        # Evaluate every candidate: the time taken does not depend on which one matched.
-        ok |= hmac.compare_digest(digest, given.encode("ascii", "replace").decode())
-    return ok
+    return any(hmac.compare_digest(hashlib.md5((c + api_key).encode("utf-8")).hexdigest().encode(), given)
+               for c in md5_candidates(params))
 
 
 # -- admin key: "Authorization: Admin <t>_<hmac>" (§2.2) ---------------------------------------
