@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from localsection import accounts
+from localsection import accounts, db
 from localsection.models import Account, User
 from localsection.oauth2 import tokens
 from localsection.state import AppState
@@ -99,3 +102,27 @@ class Api:
             row = s.get(Account, self.account_id)
             assert row is not None
             return row
+
+
+@contextmanager
+def counted_statements(api: Api) -> Iterator[list[str]]:
+    """Every SQL statement sent while the block runs: those through SQLAlchemy's cursor and the db.Prepared ones
+    that go straight to the SQLite driver (BEGIN and COMMIT are not counted)."""
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    original = db._Plan.run
+
+    def run(plan: db._Plan, dbapi_conn: Any, params: Any) -> Any:
+        seen.append(plan.sql)
+        return original(plan, dbapi_conn, params)
+
+    event.listen(api.state.db.engine, "before_cursor_execute", listener)
+    db._Plan.run = run  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        db._Plan.run = original  # type: ignore[method-assign]
+        event.remove(api.state.db.engine, "before_cursor_execute", listener)

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, insert, select
 
 from localsection import accounts
+from localsection.db import Prepared, prepared_insert
+from localsection.models import Event, Task
 from tests.factories import make_project
-from tests.helpers import Api
+from tests.helpers import Api, counted_statements
 
 
 def _statements(api: Api, action: str, **params: Any) -> tuple[int, Any]:
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(api.state.db.engine, "before_cursor_execute", count)
-    try:
+    with counted_statements(api) as seen:
         data = api.ok(action, **params)
-    finally:
-        event.remove(api.state.db.engine, "before_cursor_execute", count)
     return len(seen), data
 
 
@@ -83,3 +79,26 @@ def test_post_comment_and_add_costs_answer_with_the_stored_rows(api: Api) -> Non
     added = api.call("add_costs", id_task=task_id, time="0:10", email_user_from=api.owner_email)
     costs = api.call("get_costs", id_task=task_id)
     assert [str(r["id"]) for r in costs["data"]] == [str(added["id"])]
+
+
+def test_prepared_statements_read_and_write_the_values_sqlalchemy_does(api: Api) -> None:
+    # db.Prepared runs these straight on the SQLite driver: every type conversion must match SQLAlchemy's.
+    _, task_id = _tagged_task(api, text="See @dev", mention="dev@example.com", todo="First,Second")
+    api.ok("update_task", id_task=task_id, max_money="12.50", dateend="03.02.2026")
+    stmt = select(*Task.__table__.c).where(Task.id == bindparam("id"))
+    values = {"account_id": api.account_id, "project_id": None, "action": "post", "object_type": "task",
+              "object_id": int(task_id), "page": "/p/", "user_id": api.owner_id, "new": {"name": "é", "n": 1},
+              "old": None, "date_added": dt.datetime(2026, 1, 2, 3, 4, 5, 6)}
+    keys = list(values)
+    with api.state.db.session() as s:
+        expected = [tuple(r) for r in s.connection().execute(stmt, {"id": int(task_id)}).all()]
+        assert Prepared(stmt).all(s, {"id": int(task_id)}) == expected
+        assert expected[0][Task.__table__.c.keys().index("max_money")] == Decimal("12.50")
+        by_core = s.connection().execute(insert(Event).returning(Event.id), values).scalar_one()
+        by_prepared = prepared_insert(Event, keys).all(s, values)[0][0]
+        rows = s.connection().execute(select(*[Event.__table__.c[k] for k in keys])
+                                      .where(Event.id.in_([by_core, by_prepared])).order_by(Event.id)).all()
+        raw = s.connection().exec_driver_sql(
+            f"SELECT new, old, date_added FROM events WHERE id IN ({by_core}, {by_prepared}) ORDER BY id").all()
+    assert rows[0] == rows[1] and rows[0].new == {"name": "é", "n": 1} and rows[0].old is None
+    assert raw[0] == raw[1]  # stored identically, JSON null and timestamp text included

@@ -5,17 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from localsection import clock
 from localsection.models import Event, Project, ProjectFolder, ProjectMember, Tag, TagGroup
 from tests.factories import make_project
-from tests.helpers import ADMIN_PATH, Api
+from tests.helpers import ADMIN_PATH, Api, counted_statements
 
 OPTION_KEYS = ["allow_close", "allow_give", "allow_term", "allow_limit", "require_term", "require_tag",
                "require_limit", "require_hidden", "deny_comments_edit", "deny_task_edit", "deny_task_delete",
@@ -66,20 +64,6 @@ def member_emails(api: Api, project_id: int) -> list[str]:
 
 def count_projects(api: Api) -> int:
     return len(api.ok("get_projects"))
-
-
-@contextmanager
-def counted_queries(api: Api) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(api.state.db.engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(api.state.db.engine, "before_cursor_execute", listener)
 
 
 # -- post_project ------------------------------------------------------------------------------------
@@ -330,10 +314,10 @@ def test_get_projects_uses_a_bounded_number_of_queries(api: Api) -> None:
                 s.add_all([ProjectTag(project_id=pid, tag_id=t) for t in tag_ids])
 
     add(2)
-    with counted_queries(api) as few:
+    with counted_statements(api) as few:
         api.ok("get_projects", extra="text,options,users,custom_fields")
     add(25)
-    with counted_queries(api) as many:
+    with counted_statements(api) as many:
         data = api.ok("get_projects", extra="text,options,users,custom_fields")
     assert len(data) == 27 and all(len(p["users"]) == 3 and len(p["tags"]) == 2 for p in data)
     assert len(many) == len(few)

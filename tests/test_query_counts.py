@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from localsection import clock
 from localsection.models import Comment, StoredFile, Tag, TagGroup, Task, TaskRelation, TaskSubscriber, TaskTag
 from tests.factories import make_project
-from tests.helpers import Api
+from tests.helpers import Api, counted_statements
 
 EVERY_EXTRA = "text,html,files,comments,relations,subtasks,subscribers,custom_fields"
 
@@ -50,23 +48,8 @@ def seed(api: Api, pid: int, n: int) -> None:
                                          for a, b in itertools.pairwise(ids)])
 
 
-@contextmanager
-def counting(api: Api) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = api.state.db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def statements_for(api: Api, action: str, **params: Any) -> tuple[int, Any]:
-    with counting(api) as seen:
+    with counted_statements(api) as seen:
         data = api.ok(action, **params)
     return len(seen), data
 

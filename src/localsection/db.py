@@ -293,7 +293,7 @@ class _Plan:
         for name in self.order:
             value = values[name]
             proc = self.bind.get(name)
-            args.append(proc(value) if proc is not None and value is not None else value)
+            args.append(value if proc is None else proc(value))  # None too, as SQLAlchemy does (JSON null)
         rows = dbapi_conn.execute(self.sql, args).fetchall()
         if not self.convert:
             return rows  # type: ignore[no-any-return]
