@@ -218,12 +218,16 @@ _INLINE_IDS = 500
 
 
 def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
-    """`column IN ids` that stays one statement with one parameter however many ids there are."""
+    """`column IN ids` that stays one statement with one parameter however many ids there are.
+
+    PostgreSQL always gets `= ANY(array)`: an IN list of hundreds of placeholders cost more to render and for
+    psycopg to parse than the query (get_tasks of 500 tasks: 66 -> ~140 req/s). SQLite inlines up to 500.
+    """
     values = sorted(set(ids))
-    if len(values) <= _INLINE_IDS:
-        return column.in_(values)  # type: ignore[no-any-return]
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam("ids", values, type_=ARRAY(BigInteger), unique=True))  # type: ignore[no-any-return]
+    if len(values) <= _INLINE_IDS:
+        return column.in_(values)  # type: ignore[no-any-return]
     each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
     return column.in_(select(each.c.value))  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from localsection import access
 from localsection.ctx import Ctx
-from localsection.db import ids_in
+from localsection.db import core, ids_in
 from localsection.models import ProjectTag, Tag, TagGroup, TaskTag
 
 # Listing order of groups: statuses, then labels, then untyped project groups (PM lists statuses first).
@@ -49,6 +49,6 @@ def object_tags(ctx: Ctx, applies_to: str, object_ids: Collection[int]) -> dict[
     if access.in_client_team(ctx):
         query = query.where(TagGroup.access == "public")
     out: dict[int, dict[str, str]] = defaultdict(dict)
-    for object_id, tag_id, title in ctx.db.execute(query):
+    for object_id, tag_id, title in core(ctx.db).execute(query):
         out[object_id][str(tag_id)] = title
     return dict(out)
