@@ -39,7 +39,7 @@ def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, p
            actor_id: int | None = None) -> Event:
     """Write one event row (and an outbox row per matching webhook) in the caller's transaction.
 
-    `page` is the object's page without any `#com` anchor. Empty `new`/`old` are stored as NULL.
+    `page` is the object's page without any `#com` anchor. Empty `new`/`old` are stored as (JSON) null.
     `actor_id` overrides the acting user (the admin key's `email_user_from` author).
     """
     values = {"account_id": ctx.account_id, "project_id": project_id, "action": action,
