@@ -28,7 +28,7 @@ check: $(STAMP) ## ruff + mypy --strict
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Run the benchmark scripts (they print figures, they do not fail)
+bench: $(STAMP) ## Run the benchmark scripts (they print figures, they do not fail; 15-20 min)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 soak: $(STAMP) ## Run the reliability suites at full size (crash, concurrency, fuzz, isolation, rate limit, scale-out)
