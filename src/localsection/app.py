@@ -34,8 +34,9 @@ _AVATAR = base64.b64decode(
 
 
 class ApiPaths:
-    """Sends the four API paths straight to their endpoint, past Starlette's router (the routes above stay
-    for the other apps and the path listing). The endpoint answers every error itself, in JSON."""
+    """Sends the four API paths straight to their endpoint, past Starlette's router and exception middleware
+    (their Route entries in create_app stay, so the path table stays complete). The endpoint answers every
+    error itself, in JSON."""
 
     def __init__(self, app: ASGIApp, endpoints: dict[str, ApiEndpoint]) -> None:
         self.app = app
