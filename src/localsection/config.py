@@ -39,6 +39,14 @@ class Settings:
     max_body_bytes: int = 110 * 1024 * 1024
     max_url_bytes: int = 16 * 1024
     max_file_bytes: int = 100 * 1024 * 1024
+    max_params_bytes: int = 2 * 1024 * 1024  # body of an API request that carries no file upload
+    max_oauth_body_bytes: int = 64 * 1024  # body of /oauth2/token, /oauth2/refresh, /oauth2/resource, login
+    legacy_md5: bool = True  # accept the old md5(page + action + key) signature (signs no parameters)
+    trusted_proxies: str = ""  # comma list of proxy addresses whose X-Forwarded-For is believed
+    max_header_bytes: int = 64 * 1024  # request line + headers of one request
+    max_headers: int = 100  # header lines of one request
+    header_timeout: float = 10.0  # seconds to receive a request's headers
+    keep_alive_timeout: float = 5.0  # seconds an idle keep-alive connection stays open
     record_cap: int = 0  # 0 = no cap; 10000 reproduces the real service
     rate_limit_per_second: float = 0.0  # 0 = off
     rate_limit_burst: int = 5
@@ -74,6 +82,14 @@ class Settings:
             max_body_bytes=_env_int("MAX_BODY_BYTES", 110 * 1024 * 1024),
             max_url_bytes=_env_int("MAX_URL_BYTES", 16 * 1024),
             max_file_bytes=_env_int("MAX_FILE_BYTES", 100 * 1024 * 1024),
+            max_params_bytes=_env_int("MAX_PARAMS_BYTES", 2 * 1024 * 1024),
+            max_oauth_body_bytes=_env_int("MAX_OAUTH_BODY_BYTES", 64 * 1024),
+            legacy_md5=_env_bool("LEGACY_MD5", True),
+            trusted_proxies=_env("TRUSTED_PROXIES", ""),
+            max_header_bytes=_env_int("MAX_HEADER_BYTES", 64 * 1024),
+            max_headers=_env_int("MAX_HEADERS", 100),
+            header_timeout=float(_env("HEADER_TIMEOUT", "10") or 10),
+            keep_alive_timeout=float(_env("KEEP_ALIVE_TIMEOUT", "5") or 5),
             record_cap=_env_int("RECORD_CAP", 0),
             rate_limit_per_second=float(_env("RATE_LIMIT", "0") or 0),
             rate_limit_burst=_env_int("RATE_LIMIT_BURST", 5),
