@@ -61,6 +61,7 @@ class Settings:
     webhook_poll_interval: float = 0.5
     webhook_lease_seconds: float = 120.0  # a claimed outbox row is another worker's again after this
     webhook_concurrency: int = 8  # webhooks delivered in parallel by one worker
+    webhook_batch_max: int = 100  # events sent in one POST when a webhook has a backlog
     log_level: str = "info"
     oauth_private_key_file: str = ""  # PEM RSA key for access tokens; empty = generated in data_dir
     unsafe_test_clock: bool = False  # tests only: POST /__test__/clock moves the server clock
@@ -104,6 +105,7 @@ class Settings:
             webhook_poll_interval=float(_env("WEBHOOK_POLL_INTERVAL", "0.5") or 0.5),
             webhook_lease_seconds=float(_env("WEBHOOK_LEASE_SECONDS", "120") or 120),
             webhook_concurrency=_env_int("WEBHOOK_CONCURRENCY", 8),
+            webhook_batch_max=_env_int("WEBHOOK_BATCH_MAX", 100),
             log_level=_env("LOG_LEVEL", "info"),
             oauth_private_key_file=_env("OAUTH_PRIVATE_KEY_FILE", ""),
             unsafe_test_clock=_env_bool("UNSAFE_TEST_CLOCK", False),
