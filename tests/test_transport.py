@@ -110,8 +110,14 @@ def test_json_body_numbers_and_booleans_are_normalised_to_strings(api: Api) -> N
     assert (data["phone"], data["title"], data["phone2"]) == ("12345", "1", "1")
 
 
-def test_the_action_comes_from_the_query_even_when_the_body_names_another(api: Api) -> None:
+def test_a_body_naming_another_action_than_the_query_is_refused_and_changes_nothing(api: Api) -> None:
     resp = admin(api, "POST", "get_users", json={"action": "add_user", "email": "x@y.com"})
+    assert resp.json() == {"status": "error", "status_code": 2, "message": "Action hash is missed or invalid"}
+    assert [u["email"] for u in api.ok("get_users")] == [api.owner_email]
+
+
+def test_a_body_repeating_the_querys_action_is_accepted(api: Api) -> None:
+    resp = admin(api, "POST", "get_users", json={"action": "get_users"})
     assert [u["email"] for u in resp.json()["data"]] == [api.owner_email]
 
 
@@ -287,14 +293,14 @@ def test_a_url_over_the_cap_is_414_json(api: Api) -> None:
 
 
 def test_a_body_over_the_cap_is_413_json(api: Api) -> None:
-    small = app_with(api, max_body_bytes=1000)
+    small = app_with(api, max_params_bytes=1000)
     resp = admin(small, "POST", "add_contact", json={**CONTACT, "title": "x" * 2000})
     assert resp.status_code == 413
     assert resp.json() == {"status": "error", "message": "Request body is too large"}
 
 
 def test_a_chunked_body_over_the_cap_is_413_json(api: Api) -> None:
-    small = app_with(api, max_body_bytes=1000)
+    small = app_with(api, max_params_bytes=1000)
 
     def chunks() -> Iterator[bytes]:
         for _ in range(10):

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from localsection import webhooks
 from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
+from localsection.api.limits import BodyLimits
 from localsection.api.registry import load_actions
 from localsection.config import Settings
 from localsection.oauth2 import tokens
@@ -33,8 +34,11 @@ _AVATAR = base64.b64decode(
 )
 
 
+ADMIN_PATHS = ("/api/admin/v2", "/api/admin/v2/", "/api/admin", "/api/admin/")
+
+
 class ApiPaths:
-    """Sends the four API paths straight to their endpoint, past Starlette's router and exception middleware
+    """Sends the API paths straight to their endpoint, past Starlette's router and exception middleware
     (their Route entries in create_app stay, so the path table stays complete). The endpoint answers every
     error itself, in JSON."""
 
@@ -104,6 +108,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
     routes = [
         Route("/api/admin/v2", admin),
         Route("/api/admin/v2/", admin),
+        Route("/api/admin", admin),  # v1: old clients still call it (legacy md5 included); same API
+        Route("/api/admin/", admin),
         Route("/api/oauth2", user),
         Route("/api/oauth2/", user),
         Route("/livez", livez),
@@ -112,8 +118,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         Route("/download/{id_file:int}/", DownloadRoute(state)),
         *oauth_routes(state),
     ]
-    api = {"/api/admin/v2": admin, "/api/admin/v2/": admin, "/api/oauth2": user, "/api/oauth2/": user}
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ApiPaths, endpoints=api)],
+    api = {path: admin for path in ADMIN_PATHS} | {"/api/oauth2": user, "/api/oauth2/": user}
+    middleware = [Middleware(ApiPaths, endpoints=api), Middleware(BodyLimits, settings=state.settings)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={404: not_found, 405: not_found})
     app.router.redirect_slashes = False
     app.state.ls = state

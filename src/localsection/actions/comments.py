@@ -63,7 +63,7 @@ def _visibility(ctx: Ctx, p: Params) -> tuple[bool, list[User]]:
     return False, access.users_by_emails(ctx, p.csv("hidden"))
 
 
-@action("post_comment", scope="comments_write")
+@action("post_comment", scope="comments_write", uploads=True)
 def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Add a comment (text and/or checklist); hidden, internal and mentions as §4.4."""
     task = access.task_snapshot(ctx, p.req_id("id_task", invalid=errors.task_invalid()), write=True)

@@ -55,7 +55,7 @@ def download(ctx: Ctx, p: Params) -> Any:
     return FileResponse(path, headers=headers, media_type="application/x-download", stat_result=stat)
 
 
-@action("upload_files", scope="files_write", write=True, threaded=True)
+@action("upload_files", scope="files_write", write=True, threaded=True, uploads=True)
 def upload_files(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Store each file part as a pending upload; returns [{id, ext, name[, error]}] (§6.2)."""
     access.require_write(ctx)

@@ -292,7 +292,7 @@ def _apply(ctx: Ctx, row: Project, ch: Changes, p: Params) -> None:
         tagging.change(ctx, "project", row.id, ch.tags, [], replace=True)
 
 
-@action("post_project", scope="projects_write")
+@action("post_project", scope="projects_write", uploads=True)
 def post_project(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create an active project; the author and the manager join its team."""
     access.require_write(ctx)

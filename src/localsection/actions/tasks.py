@@ -213,7 +213,7 @@ def _parent(ctx: Ctx, p: Params, project: Project) -> Task | None:
     return parent
 
 
-@action("post_task", scope="tasks_write", aliases=("post_subtask",))
+@action("post_task", scope="tasks_write", uploads=True, aliases=("post_subtask",))
 def post_task(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create a task, or a subtask with id_parent."""
     project = access.project(ctx, p.req_id("id_project", invalid=errors.project_invalid()), write=True)

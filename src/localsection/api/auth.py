@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import ipaddress
@@ -102,43 +103,68 @@ def _php_urlencode(pairs: list[tuple[str, str]], space_plus: bool) -> str:
     return "&".join(f"{quote(k)}={quote(v)}" for k, v in pairs)
 
 
-def md5_candidates(params: Params) -> Iterator[str]:
-    """The strings C1..C6 that known clients sign (the key is appended before hashing), most common first.
+class Signed(enum.Enum):
+    """What a matching md5 candidate covers (PROTOCOL.md §2.1, "The signature must cover what is executed")."""
 
-    A generator: the PHP-style encodings are only built when the cheaper forms did not match.
+    QUERY = "query"  # C1/C2: the query string only
+    QUERY_AND_BODY = "query and body"  # C3-C5: every text parameter
+    LEGACY = "page + action"  # C6: only page and action, whatever the other parameters say
+
+
+def md5_candidates(params: Params, action: str, legacy: bool = True) -> Iterator[tuple[str, Signed]]:
+    """The strings C1..C6 that known clients sign (the key is appended before hashing), most common first,
+    each with what it covers.
+
+    Query-only strings are offered only when the body carries no parameter: a body parameter must be signed.
+    C6 names the action that is dispatched (the query's, §1.3), never one the body brings. A generator: the
+    PHP-style encodings are only built when the cheaper forms did not match.
     """
-    raw = "&".join(s for s in params.raw_query.split("&") if s and s.split("=", 1)[0] != "hash")
     seen: set[str] = set()
 
-    def once(candidate: str) -> Iterator[str]:
+    def once(candidate: str, signed: Signed) -> Iterator[tuple[str, Signed]]:
         if candidate not in seen:
             seen.add(candidate)
-            yield candidate
+            yield candidate, signed
 
-    yield from once(raw)
-    # Postman hashes raw values but sends a literal `+` as is (PM add_contact `phone=+1 345...`),
-    # so also try the query with %-escapes decoded and `+` left alone.
-    yield from once(urllib.parse.unquote(raw, errors="replace"))
     query = [(k, v) for k, v in params.query_pairs if k != "hash"]
-    yield from once("&".join(f"{k}={v}" for k, v in query))
-    both = query + [(k, v) for k, v in params.body_pairs if k != "hash"]
-    yield from once("&".join(f"{k}={v}" for k, v in both))
-    yield from once(_php_urlencode(both, space_plus=True))
-    yield from once(_php_urlencode(both, space_plus=False))
-    yield from once((params.text("page") or "") + (params.text("action") or ""))
+    if not params.body_params:
+        raw = "&".join(s for s in params.raw_query.split("&") if s and s.split("=", 1)[0] != "hash")
+        yield from once(raw, Signed.QUERY)
+        # Postman hashes raw values but sends a literal `+` as is (PM add_contact `phone=+1 345...`),
+        # so also try the query with %-escapes decoded and `+` left alone.
+        yield from once(urllib.parse.unquote(raw, errors="replace"), Signed.QUERY)
+        yield from once("&".join(f"{k}={v}" for k, v in query), Signed.QUERY)
+    if params.body_json is None:  # JSON bodies have no pair form: only the header or C6 can sign them
+        both = query + [(k, v) for k, v in params.body_pairs if k != "hash"]
+        yield from once("&".join(f"{k}={v}" for k, v in both), Signed.QUERY_AND_BODY)
+        yield from once(_php_urlencode(both, space_plus=True), Signed.QUERY_AND_BODY)
+        yield from once(_php_urlencode(both, space_plus=False), Signed.QUERY_AND_BODY)
+    if legacy:
+        yield from once((params.text("page") or "") + action, Signed.LEGACY)
 
 
-def verify_md5(params: Params, api_key: str) -> bool:
-    """Whether `hash` is the md5 of one of the candidate strings + the key (each compared in constant time).
+def verify_md5(params: Params, api_key: str, action: str, legacy: bool = True) -> Signed | None:
+    """What the `hash` parameter signs: the first candidate whose md5(candidate + key) it equals, or None.
 
-    Stops at the first match: which string a client signs is no secret, and a wrong hash is compared with
-    every candidate.
+    Each comparison is constant-time. Stops at the first match: which string a client signs is no secret, and
+    a wrong hash is compared with every candidate.
     """
     given = (params.text("hash") or "").strip().lower().encode("ascii", "replace")
     if not given:
-        return False
-    return any(hmac.compare_digest(hashlib.md5((c + api_key).encode("utf-8")).hexdigest().encode(), given)
-               for c in md5_candidates(params))
+        return None
+    for candidate, signed in md5_candidates(params, action, legacy):
+        digest = hashlib.md5((candidate + api_key).encode("utf-8")).hexdigest().encode()
+        if hmac.compare_digest(digest, given):
+            return signed
+    return None
+
+
+def covers(params: Params, signed: Signed, name: str) -> bool:
+    """Whether a signature of kind `signed` covers the parameter `name`."""
+    if signed is Signed.LEGACY:
+        return name in ("page", "action")
+    in_body = signed is Signed.QUERY_AND_BODY and params.body_value(name) is not None
+    return params.query_value(name) is not None or in_body
 
 
 # -- admin key: "Authorization: Admin <t>_<hmac>" (§2.2) ---------------------------------------
@@ -165,8 +191,10 @@ def authenticate_admin(account: Account, owner: User | None, params: Params, aut
     scheme, _, rest = authorization.strip().partition(" ")
     if scheme.lower() == "admin":
         verify_admin_header(rest, action, account.api_key, settings.admin_token_window)
-    elif not verify_md5(params, account.api_key):
-        raise errors.hash_invalid()
+    else:
+        signed = verify_md5(params, account.api_key, action, settings.legacy_md5)
+        if signed is None or not (signed is Signed.LEGACY or all(covers(params, signed, n) for n in params.must_sign)):
+            raise errors.hash_invalid()
     if owner is None:
         raise AuthError(401, "Account has no owner")
     return Caller(account=account, user=owner, via_admin_key=True, scopes=None)

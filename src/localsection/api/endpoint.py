@@ -20,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from localsection import errors
 from localsection.api import auth
+from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
 from localsection.api.params import Params, UploadedPart, is_digits
 from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
@@ -32,6 +33,7 @@ from localsection.state import AppState
 log = logging.getLogger("localsection.api")
 RETRIES = 3  # attempts of one action whose transaction lost a race
 INLINE_PATIENCE = 0.5  # seconds an event-loop action waits for the write lock before using a thread
+DECODE_INLINE_BYTES = 64 * 1024  # larger bodies are decoded, and their actions run, in a worker thread
 
 API_HEADERS = {
     "Cache-Control": "no-store, no-cache, must-revalidate",
@@ -42,10 +44,6 @@ API_HEADERS = {
 }
 JSON_TYPE = "application/json; charset=utf-8"
 _PAGE = re.compile(r"^/project/(\d+)/(?:(\d+)/)?(?:(\d+)/)?$")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 _RAW_API_HEADERS = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in API_HEADERS.items()]
@@ -114,34 +112,27 @@ class ApiEndpoint:
         self.limiter = RateLimiter(state.settings.rate_limit_per_second, state.settings.rate_limit_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.state.settings.max_body_bytes
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge()
-            return message
-
+        guard = BodyGuard(receive, self.state.settings.max_body_bytes)
         try:
-            response = await self.handle(Incoming.of(scope, limited_receive))
+            response = await self.handle(Incoming.of(scope, guard.receive), guard)
         except BodyTooLarge:
-            response = json_response({"status": "error", "message": "Request body is too large"}, 413)
+            response = json_response(TOO_LARGE, 413)
         await response(scope, receive, send)
 
-    async def handle(self, request: Incoming) -> Response:
+    async def handle(self, request: Incoming, guard: BodyGuard | None = None) -> Response:
         if request.method not in ("GET", "POST"):
             return json_response({"status": "error", "message": "Method not allowed"}, 405,
                                  {"Allow": "GET, POST"})
         raw_query = request.raw_query
-        if len(request.scope.get("raw_path", b"")) + len(raw_query) > self.state.settings.max_url_bytes:
+        settings = self.state.settings
+        if len(request.scope.get("raw_path", b"")) + len(raw_query) > settings.max_url_bytes:
             return json_response({"status": "error", "message": "Request URL is too long"}, 414)
+        limit = self.body_cap(raw_query)
+        if guard is not None:
+            guard.limit = limit
         declared = request.headers.get("content-length", "")
-        if is_digits(declared) and int(declared) > self.state.settings.max_body_bytes:
-            return json_response({"status": "error", "message": "Request body is too large"}, 413)
+        if is_digits(declared) and int(declared) > limit:
+            return json_response(TOO_LARGE, 413)
         params = await read_params(request, raw_query)
         try:
             return await self._dispatch(request, params)
@@ -149,11 +140,26 @@ class ApiEndpoint:
             for part in params.files:
                 part.file.close()
 
+    def body_cap(self, raw_query: str) -> int:
+        """An action named in the query that takes no upload gets the small cap; uploads (and an action that only
+        the body names) may send up to max_body_bytes."""
+        settings = self.state.settings
+        name = next((v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True) if k == "action"), None)
+        if name is None:
+            return settings.max_body_bytes
+        spec = lookup(name.strip())
+        return settings.max_body_bytes if spec is not None and spec.uploads else settings.max_params_bytes
+
     async def _dispatch(self, request: Incoming, params: Params) -> Response:
-        query_action = next((v for k, v in params.query_pairs if k == "action"), None)
+        query_action = params.query_value("action")
         name = (query_action if query_action is not None else params.text("action")) or ""
         if not name.strip():
             return json_response(ApiError(1, "Action is required").body())
+        body_action = params.body_value("action")
+        if self.kind == "admin" and query_action is not None and body_action not in (None, query_action):
+            # The query decides what runs (§1.3); a different action in the body is an attempt to run one
+            # action under another's signature (PROTOCOL.md §2.1).
+            return json_response(errors.hash_invalid().body())
         spec = lookup(name.strip())
         if spec is None:
             return json_response(errors.action_invalid().body())
@@ -185,7 +191,8 @@ class ApiEndpoint:
         that waits and retries as usual. Every failed attempt was rolled back.
         """
         db = self.state.db
-        if db.runs_inline and not spec.threaded and not params.files and (db.writes_inline or not spec.write):
+        inline = not spec.threaded and not params.files and params.body_size <= DECODE_INLINE_BYTES
+        if db.runs_inline and inline and (db.writes_inline or not spec.write):
             deadline = time.monotonic() + INLINE_PATIENCE
             pause = 0.0002
             while True:
@@ -302,19 +309,33 @@ async def read_params(request: Incoming, raw_query: str) -> Params:
                                                  value.file, size))
             else:
                 params.body_pairs.append((key, value))
+        params.body_params = bool(params.body_pairs)
         params.add_pairs(params.body_pairs)
         return params
     body = await request.body()
     if not body:
         return params
+    params.body_size = len(body)
+    if len(body) > DECODE_INLINE_BYTES:
+        # Percent-decoding or JSON-parsing megabytes takes long enough to stall every other request.
+        await run_in_threadpool(_decode_body, params, body, ctype)
+    else:
+        _decode_body(params, body, ctype)
+    return params
+
+
+def _decode_body(params: Params, body: bytes, ctype: str) -> None:
+    """Merge an urlencoded or JSON body into params (a body of another type is ignored)."""
     if "json" in ctype:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             data = None
         if isinstance(data, dict):
+            params.body_json = data
+            params.body_params = bool(data)
             params.add_json(data)
     elif ctype.startswith("application/x-www-form-urlencoded") or not ctype:
         params.body_pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params.body_params = bool(params.body_pairs)
         params.add_pairs(params.body_pairs)
-    return params

@@ -44,6 +44,21 @@ class Params:
     body_pairs: list[tuple[str, str]] = field(default_factory=list)
     raw_query: str = ""
     files: list[UploadedPart] = field(default_factory=list)
+    body_json: dict[str, Any] | None = None  # a JSON body as sent
+    body_params: bool = False  # the body carried at least one parameter (form, multipart text part or JSON key)
+    body_size: int = 0  # bytes of a urlencoded or JSON body (multipart: 0, it is streamed)
+    must_sign: tuple[str, ...] = ()  # parameters an md5 signature must cover (the file of /download/{id}/)
+
+    def query_value(self, name: str) -> str | None:
+        """The first value of `name` in the query string (the query decides the action, PROTOCOL.md §1.3)."""
+        return next((v for k, v in self.query_pairs if k == name), None)
+
+    def body_value(self, name: str) -> str | None:
+        """The last value of `name` in a form or multipart body, or a JSON body's scalar value; None when absent."""
+        if self.body_json is not None:
+            v = self.body_json.get(name)
+            return None if v is None or isinstance(v, (dict, list)) else _scalar(v)
+        return next((v for k, v in reversed(self.body_pairs) if k == name), None)
 
     # -- building -------------------------------------------------------------------------------
 
