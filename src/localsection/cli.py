@@ -125,18 +125,31 @@ def serve(host: str | None = typer.Option(None, "--host"), port: int | None = ty
                 log_level=settings.log_level, **uvicorn_options())
 
 
-def uvicorn_options() -> dict[str, Any]:
+def uvicorn_options(settings: Settings | None = None) -> dict[str, Any]:
     """The server settings `serve` runs with (bench/ceiling_app.py measures the ceiling with the same ones).
 
-    httptools parses requests in C (h11 when it is missing). The event loop is asyncio's, not uvloop: with the
-    actions running on the loop, uvloop served some connections several rounds late (at 16 connections and
-    7 ms of work per request, p99 560 ms against 118 ms with asyncio's loop, for the same throughput;
-    docs/performance.md).
+    httptools parses requests in C, through localsection.server's protocol, which bounds the size, the number
+    and the arrival time of request headers (h11 with its size bound when httptools is missing). Idle keep-alive
+    connections close after `keep_alive_timeout`. Forwarded headers are believed only from `trusted_proxies`.
+    The event loop is asyncio's, not uvloop: with the actions running on the loop, uvloop served some
+    connections several rounds late (at 16 connections and 7 ms of work per request, p99 560 ms against 118 ms
+    with asyncio's loop, for the same throughput; docs/performance.md).
     """
     import importlib.util
 
-    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
-    return {"loop": "asyncio", "http": http, "access_log": False, "proxy_headers": False}
+    settings = settings or Settings.from_env()
+    options: dict[str, Any] = {"loop": "asyncio", "access_log": False,
+                               "timeout_keep_alive": max(1, round(settings.keep_alive_timeout)),
+                               "h11_max_incomplete_event_size": settings.max_header_bytes}
+    if importlib.util.find_spec("httptools") is not None:
+        options["http"] = "localsection.server:LimitedHttpToolsProtocol"
+    else:
+        options["http"] = "h11"
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    options["proxy_headers"] = bool(proxies)
+    if proxies:
+        options["forwarded_allow_ips"] = proxies
+    return options
 
 
 def main() -> None:

@@ -127,7 +127,7 @@ class ApiEndpoint:
         settings = self.state.settings
         if len(request.scope.get("raw_path", b"")) + len(raw_query) > settings.max_url_bytes:
             return json_response({"status": "error", "message": "Request URL is too long"}, 414)
-        limit = self.body_cap(raw_query)
+        limit = self.body_cap(raw_query, request.headers.get("content-type", ""))
         if guard is not None:
             guard.limit = limit
         declared = request.headers.get("content-length", "")
@@ -140,10 +140,12 @@ class ApiEndpoint:
             for part in params.files:
                 part.file.close()
 
-    def body_cap(self, raw_query: str) -> int:
-        """An action named in the query that takes no upload gets the small cap; uploads (and an action that only
-        the body names) may send up to max_body_bytes."""
+    def body_cap(self, raw_query: str, content_type: str) -> int:
+        """Files only come in multipart bodies to actions that take uploads (or to an action only the body names):
+        those may send up to max_body_bytes. Every other body carries parameters only: max_params_bytes."""
         settings = self.state.settings
+        if not content_type.lower().startswith("multipart/form-data"):
+            return settings.max_params_bytes
         name = next((v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True) if k == "action"), None)
         if name is None:
             return settings.max_body_bytes
