@@ -396,15 +396,17 @@ def test_a_token_user_sees_only_tasks_of_projects_they_belong_to(api: Api) -> No
     assert api.user_call(token, "get_tasks", id_project=theirs)["status_code"] == 4
 
 
-def test_record_cap_refuses_lists_above_it_with_17(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_cap_refuses_lists_above_it_exactly_as_the_real_service_without_a_status_code(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = make_project(api)
     for i in range(3):
         make_task(api, pid, f"t{i}")
     monkeypatch.setattr(api.state, "settings", api.state.settings.with_(record_cap=2))
-    body = api.error("get_all_tasks")
-    assert (body["status_code"], body["message"]) == (17, "Too many tasks (2 max)")
-    assert api.error("get_tasks", id_project=pid)["status_code"] == 17
-    assert api.error("search_tasks", id_project=pid)["status_code"] == 17
+    refused = {"status": "error", "message": "Too many tasks (2 max)"}
+    assert api.error("get_all_tasks") == refused
+    assert api.error("get_tasks", id_project=pid) == refused
+    assert api.error("search_tasks", id_project=pid) == refused
+    assert api.error("search_tasks", filter="name has 't'") == refused
     monkeypatch.setattr(api.state, "settings", api.state.settings.with_(record_cap=3))
     assert len(api.ok("get_all_tasks")) == 3
 

@@ -59,7 +59,7 @@ def active_only(p: Params) -> bool:
 
 
 def capped(ctx: Ctx, query: Select[Any]) -> list[TaskView]:
-    """Run a select_views() query; above Settings.record_cap rows (when > 0) -> 17 Too many tasks."""
+    """Run a select_views() query; above Settings.record_cap rows (when > 0) -> Too many tasks."""
     cap = ctx.settings.record_cap
     if cap > 0:
         rows = fetch_views(ctx, query.limit(cap + 1))
