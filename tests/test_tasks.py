@@ -484,6 +484,32 @@ def test_update_task_without_changes_records_no_event(api: Api) -> None:
     assert events_of(api) == []
 
 
+@pytest.mark.parametrize(("param", "value"), [
+    ("text", "Rewritten description"), ("todo", ["new item"]), ("subscribe", "frank@example.com"),
+    ("hidden", "frank@example.com"), ("email_user_from", "frank@example.com"),
+])
+def test_update_task_ignores_the_fields_the_real_service_does_not_edit(api: Api, param: str, value: Any) -> None:
+    """FAQ: email_user_from, text, todo, subscribe and hidden are unavailable for editing: ignored, no event."""
+    api.add_user("frank@example.com")
+    pid = make_project(api)
+    tid = api.ok("post_task", id_project=pid, title="Keep", text="Original description", todo=["first item"])["id"]
+    before = api.ok("get_task", id_task=tid, extra=ALL_EXTRAS)
+    events_before = len(events_of(api))
+    after = api.ok("update_task", id_task=tid, extra=ALL_EXTRAS, **{param: value})
+    assert after == before
+    assert api.ok("get_task", id_task=tid, extra=ALL_EXTRAS) == before
+    assert task_row(api, tid).text == "Original description"
+    assert len(events_of(api)) == events_before
+
+
+def test_update_task_with_text_and_a_title_changes_only_the_title(api: Api) -> None:
+    tid = make_task(api, make_project(api), "Old", text="Original description")
+    task = api.ok("update_task", id_task=tid, title="New", text="Rewritten", extra="text")
+    assert (task["name"], task["text"]) == ("New", "Original description")
+    [event] = events_of(api)
+    assert (event.new, event.old) == ({"title": "New"}, {"title": "Old"})
+
+
 def test_update_task_tags_replace_the_whole_set(api: Api) -> None:
     tags = make_tags(api, "a", "b", "c")
     tid = make_task(api, make_project(api))
