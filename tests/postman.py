@@ -1,7 +1,7 @@
 """The official Postman collections as test data: finding them, their example responses, and one shape check.
 
-The collections live in the shared folder beside the repository checkout (`<repo>/../shared/reference/`);
-set LOCALSECTION_SHARED_DIR to use another copy. Example bodies are hand-edited and some carry trailing
+The collections are kept in the repository as test data (`tests/data/postman/`, see `tests/data/README.md`), so
+a fresh clone runs the suite with nothing beside it. Example bodies are hand-edited and some carry trailing
 commas, which are tolerated.
 
 `shape_problems(example, ours)` lists how our response falls short of an example: every key the example
@@ -16,37 +16,28 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import pytest
-
 CLIENT_API = "ws_client_api_postman_collection.json"
 OAUTH2 = "ws_oauth2_postman_collection.json"
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ACTIONS_JSON = DATA_DIR / "actions.json"  # the machine-readable action catalogue of PROTOCOL.md
 
 _TRAILING_COMMA = re.compile(r",(\s*[\]}])")
 
 
-def shared_dir() -> Path:
-    """The shared folder: LOCALSECTION_SHARED_DIR, else `shared/` beside the repository checkout."""
-    override = os.environ.get("LOCALSECTION_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared"
-
-
 def collection_path(collection: str = CLIENT_API) -> Path:
-    return shared_dir() / "reference" / collection
+    return DATA_DIR / "postman" / collection
 
 
-def available(collection: str = CLIENT_API) -> bool:
-    return collection_path(collection).is_file()
-
-
-def requires(collection: str = CLIENT_API) -> pytest.MarkDecorator:
-    """Skip (rather than fail) when the collection is not there."""
-    return pytest.mark.skipif(not available(collection), reason=f"Postman collection {collection} not available")
+@cache
+def action_catalogue() -> tuple[dict[str, Any], ...]:
+    """Every action of the protocol catalogue (name, auth, scope, params, response), in catalogue order."""
+    return tuple(json.loads(ACTIONS_JSON.read_text(encoding="utf-8")))
 
 
 def parse_body(text: str) -> Any:
@@ -57,8 +48,6 @@ def parse_body(text: str) -> Any:
 @cache
 def _load(path: Path) -> dict[str, tuple[str | None, dict[str, Any]]]:
     """Request name -> (its top-level folder or None, the request item)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: put shared/ beside the repository or set LOCALSECTION_SHARED_DIR")
     found: dict[str, tuple[str | None, dict[str, Any]]] = {}
 
     def walk(items: list[dict[str, Any]], folder: str | None) -> None:

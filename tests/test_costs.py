@@ -284,7 +284,7 @@ def test_the_record_cap_refuses_too_many_rows(api: Api, spread: dict[str, int]) 
     old = api.state.settings.record_cap
     object.__setattr__(api.state.settings, "record_cap", 3)
     try:
-        assert api.error("get_costs")["status_code"] == 17
+        assert api.error("get_costs") == {"status": "error", "message": "Too many tasks (3 max)"}
         assert len(rows_of(api, id_project=spread["p1"])) == 3
     finally:
         object.__setattr__(api.state.settings, "record_cap", old)

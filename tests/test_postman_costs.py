@@ -14,8 +14,6 @@ from tests import postman
 from tests.factories import make_project, make_task
 from tests.helpers import Api
 
-pytestmark = postman.requires()
-
 
 def assert_shape(example: Any, ours: Any) -> None:
     """Pairwise: get_costs lists a done task's timer row (with `date_closed`), then an active task's manual row."""

@@ -8,8 +8,6 @@ from tests import postman
 from tests.factories import make_project, make_task
 from tests.helpers import Api
 
-pytestmark = postman.requires()
-
 
 def _setup(api: Api) -> None:
     api.ok("add_task_tag_groups", type="status", access="public", title="Basic workflow")

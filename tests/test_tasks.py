@@ -396,15 +396,17 @@ def test_a_token_user_sees_only_tasks_of_projects_they_belong_to(api: Api) -> No
     assert api.user_call(token, "get_tasks", id_project=theirs)["status_code"] == 4
 
 
-def test_record_cap_refuses_lists_above_it_with_17(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_cap_refuses_lists_above_it_exactly_as_the_real_service_without_a_status_code(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = make_project(api)
     for i in range(3):
         make_task(api, pid, f"t{i}")
     monkeypatch.setattr(api.state, "settings", api.state.settings.with_(record_cap=2))
-    body = api.error("get_all_tasks")
-    assert (body["status_code"], body["message"]) == (17, "Too many tasks (2 max)")
-    assert api.error("get_tasks", id_project=pid)["status_code"] == 17
-    assert api.error("search_tasks", id_project=pid)["status_code"] == 17
+    refused = {"status": "error", "message": "Too many tasks (2 max)"}
+    assert api.error("get_all_tasks") == refused
+    assert api.error("get_tasks", id_project=pid) == refused
+    assert api.error("search_tasks", id_project=pid) == refused
+    assert api.error("search_tasks", filter="name has 't'") == refused
     monkeypatch.setattr(api.state, "settings", api.state.settings.with_(record_cap=3))
     assert len(api.ok("get_all_tasks")) == 3
 
@@ -480,6 +482,32 @@ def test_update_task_without_changes_records_no_event(api: Api) -> None:
     tid = make_task(api, make_project(api), priority=5)
     api.ok("update_task", id_task=tid, priority=5)
     assert events_of(api) == []
+
+
+@pytest.mark.parametrize(("param", "value"), [
+    ("text", "Rewritten description"), ("todo", ["new item"]), ("subscribe", "frank@example.com"),
+    ("hidden", "frank@example.com"), ("email_user_from", "frank@example.com"),
+])
+def test_update_task_ignores_the_fields_the_real_service_does_not_edit(api: Api, param: str, value: Any) -> None:
+    """FAQ: email_user_from, text, todo, subscribe and hidden are unavailable for editing: ignored, no event."""
+    api.add_user("frank@example.com")
+    pid = make_project(api)
+    tid = api.ok("post_task", id_project=pid, title="Keep", text="Original description", todo=["first item"])["id"]
+    before = api.ok("get_task", id_task=tid, extra=ALL_EXTRAS)
+    events_before = len(events_of(api))
+    after = api.ok("update_task", id_task=tid, extra=ALL_EXTRAS, **{param: value})
+    assert after == before
+    assert api.ok("get_task", id_task=tid, extra=ALL_EXTRAS) == before
+    assert task_row(api, tid).text == "Original description"
+    assert len(events_of(api)) == events_before
+
+
+def test_update_task_with_text_and_a_title_changes_only_the_title(api: Api) -> None:
+    tid = make_task(api, make_project(api), "Old", text="Original description")
+    task = api.ok("update_task", id_task=tid, title="New", text="Rewritten", extra="text")
+    assert (task["name"], task["text"]) == ("New", "Original description")
+    [event] = events_of(api)
+    assert (event.new, event.old) == ({"title": "New"}, {"title": "Old"})
 
 
 def test_update_task_tags_replace_the_whole_set(api: Api) -> None:

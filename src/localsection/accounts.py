@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from localsection import clock
-from localsection.models import Account, Team, User
+from localsection.models import Account, Team, User, new_user_id
 from localsection.passwords import hash_password, new_api_key, new_password
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -60,7 +60,7 @@ def create_account(db: Session, name: str, owner_email: str, owner_password: str
     db.flush()
     password = owner_password or new_password()
     first, last = names_from_email(owner_email)
-    owner = User(account_id=account.id, email=owner_email, first_name=first.capitalize(),
+    owner = User(id=new_user_id(db), account_id=account.id, email=owner_email, first_name=first.capitalize(),
                  last_name=last.capitalize(), role="owner", team_id=team.id, rate=Decimal("0"),
                  password_hash=hash_password(password), created_at=now)
     db.add(owner)

@@ -6,9 +6,12 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """An API-level error: HTTP 200 with {"status": "error", "status_code", "message"[, "message_details"]}."""
+    """An API-level error: HTTP 200 with {"status": "error", "status_code", "message"[, "message_details"]}.
 
-    def __init__(self, code: int, message: str, details: str | None = None, http_status: int = 200) -> None:
+    `code` None leaves `status_code` out, for the one answer the real service sends without it (the record cap).
+    """
+
+    def __init__(self, code: int | None, message: str, details: str | None = None, http_status: int = 200) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -16,7 +19,10 @@ class ApiError(Exception):
         self.http_status = http_status
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": "error", "status_code": self.code, "message": self.message}
+        out: dict[str, Any] = {"status": "error"}
+        if self.code is not None:
+            out["status_code"] = self.code
+        out["message"] = self.message
         if self.details is not None:
             out["message_details"] = self.details
         return out
@@ -81,4 +87,5 @@ def access_denied(details: str) -> ApiError:
 
 
 def too_many(cap: int) -> ApiError:
-    return ApiError(17, f"Too many tasks ({cap} max)")
+    """The record cap (§9.1): `{"status":"error","message":"Too many tasks (10000 max)"}`, no status_code (§1.6)."""
+    return ApiError(None, f"Too many tasks ({cap} max)")

@@ -19,8 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -83,6 +85,25 @@ class User(Base):
     address2: Mapped[str] = mapped_column(String(255), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# Ids 0, 1 and 2 belong to the pseudo users (manager NOONE, executive NOONE, ANY; PROTOCOL.md §3.3), so real users
+# start well above them, as on the real service: at FIRST_USER_ID. PostgreSQL's users sequence starts there
+# (migration 0002); SQLite hands out max(id) + 1, which new_user_id() lifts to FIRST_USER_ID in an empty table.
+FIRST_USER_ID = 1001
+
+
+def new_user_id(db: Session) -> int | None:
+    """The id to give a user about to be inserted, or None to let the database's sequence choose (PostgreSQL).
+
+    On SQLite this is what it would choose itself (max(id) + 1, the writer holding the database lock), except
+    that it is never below FIRST_USER_ID. Every place that creates users (account owners, add_user) calls it.
+    """
+    bind = db.get_bind()
+    if bind.dialect.name != "sqlite":
+        return None
+    top = db.scalar(select(func.max(User.id)))
+    return max(top or 0, FIRST_USER_ID - 1) + 1
 
 
 class ContactFolder(Base):

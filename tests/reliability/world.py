@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from localsection import clock
 from localsection.models import Webhook
 from tests.helpers import ADMIN_PATH, Api
-from tests.postman import shared_dir
+from tests.postman import action_catalogue
 
-# Parameter names of every action, from the machine-readable protocol (shared/ lies beside the repository).
-SPEC: dict[str, list[str]] = {
-    a["action"]: [p["name"] for p in a["params"]]
-    for a in json.loads((shared_dir() / "spec" / "actions.json").read_text())}
+# Parameter names of every action, from the machine-readable protocol catalogue (tests/data/actions.json).
+SPEC: dict[str, list[str]] = {a["action"]: [p["name"] for p in a["params"]] for a in action_catalogue()}
 
 
 @dataclass

@@ -11,7 +11,7 @@ from localsection.accounts import names_from_email, valid_email
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.models import Contact, ContactFolder, Team, User
+from localsection.models import Contact, ContactFolder, Team, User, new_user_id
 from localsection.render import members as rm
 
 ROLE_ALIASES = {
@@ -97,7 +97,7 @@ def add_user(ctx: Ctx, p: Params) -> dict[str, Any]:
     group = _opt(p, "group")
     # An unknown team name creates that team, as the web UI's invite form does.
     team_id = _team_by_title(ctx, group, create=True).id if group else ctx.user.team_id
-    user = User(account_id=ctx.account_id, email=email,
+    user = User(id=new_user_id(ctx.db), account_id=ctx.account_id, email=email,
                 first_name=_opt(p, "first_name") or first[:255], last_name=_opt(p, "last_name") or last[:255],
                 title=_opt(p, "title"), department=_opt(p, "department"), team_id=team_id, role=role,
                 rate=ctx.account.default_rate, created_at=ctx.now())

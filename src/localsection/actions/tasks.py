@@ -59,7 +59,7 @@ def active_only(p: Params) -> bool:
 
 
 def capped(ctx: Ctx, query: Select[Any]) -> list[TaskView]:
-    """Run a select_views() query; above Settings.record_cap rows (when > 0) -> 17 Too many tasks."""
+    """Run a select_views() query; above Settings.record_cap rows (when > 0) -> Too many tasks."""
     cap = ctx.settings.record_cap
     if cap > 0:
         rows = fetch_views(ctx, query.limit(cap + 1))
@@ -298,7 +298,11 @@ def _closed_at(ctx: Ctx, task: Task, day: dt.date) -> dt.datetime:
 
 
 def _apply_changes(ctx: Ctx, p: Params, task: Task) -> _Changes:
-    """Validate every given field first, then change the row; returns the changed fields."""
+    """Validate every given field first, then change the row; returns the changed fields.
+
+    Only the fields of PROTOCOL.md §4.3 update_task are read. email_user_from, text, todo, subscribe and hidden
+    are "unavailable for editing" (FAQ): the real service ignores them without an error, and so do we.
+    """
     title = p.text("title")
     to = p.text("email_user_to")
     executive = parse_executive(ctx, to) if to else None
@@ -310,9 +314,6 @@ def _apply_changes(ctx: Ctx, p: Params, task: Task) -> _Changes:
     if title is not None and title.strip():
         ch.add("title", task.name, title.strip())
         task.name, task.name_folded = title.strip(), title.strip().casefold()
-    if p.text("text") is not None:
-        ch.add("text", task.text, p.text("text"))
-        task.text = p.text("text") or ""
     if executive is not None and executive != (task.user_to_id, task.user_to_any):
         ch.add("user_to", executive_ref(ctx, task.user_to_id, task.user_to_any), executive_ref(ctx, *executive))
         task.user_to_id, task.user_to_any = executive
@@ -344,7 +345,10 @@ def _apply_changes(ctx: Ctx, p: Params, task: Task) -> _Changes:
 
 @action("update_task", scope="tasks_write")
 def update_task(ctx: Ctx, p: Params) -> dict[str, Any]:
-    """Change an open or done task; `tags` replaces the set. Records update/task when anything changed."""
+    """Change an open or done task; `tags` replaces the set. Records update/task when anything changed.
+
+    The description, checklist, author, subscribers and visibility are not editable here (see _apply_changes).
+    """
     task = access.task(ctx, p.req_id("id_task", invalid=errors.task_invalid()), write=True)
     changes = _apply_changes(ctx, p, task)
     ctx.db.flush()
