@@ -55,6 +55,7 @@ METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddre
 _MAX_RESPONSE = 64 * 1024
 _WRITE_PIECE = 16 * 1024  # the deadline is checked between pieces of a request body
 _HOUSEKEEPING_EVERY = 600.0
+_SLOW_SHARE = 0.5  # an attempt taking over this share of the deadline marks the webhook as troubled
 # add_webhook probes run in the API's worker threads (POOL_SIZE of them): at most half may be probing at once,
 # so probes to slow receivers can never take every thread; a probe beyond that fails at once.
 PROBES_AT_ONCE = max(1, POOL_SIZE // 2)
@@ -337,7 +338,7 @@ class Run:
     http_user: str
     http_pass: str
     lease: dt.datetime
-    failing: bool = False  # the webhook's last attempt failed when this run was claimed
+    failing: bool = False  # troubled when claimed: its last attempt failed or was slow
     jobs: list[Job] = field(default_factory=list)
 
     def body(self) -> bytes:
@@ -357,11 +358,12 @@ def lease_seconds(settings: Settings) -> float:
 
 
 def claim(db: Database, settings: Settings, limit: int | None = None, failing_limit: int | None = None,
-          exclude: Collection[int] = ()) -> list[Run]:
+          exclude: Collection[int] = (), slow: Collection[int] = ()) -> list[Run]:
     """Lease the heads (and following rows) of up to `limit` active webhooks' queues; render their bodies.
 
-    At most `failing_limit` of them may be webhooks whose last attempt failed (they are taken first, so they
-    are not starved; the cap keeps slots for healthy ones). `exclude`: webhooks this worker has in flight.
+    At most `failing_limit` of them may be troubled webhooks: the last attempt failed, or (`slow`) took long
+    here. They are taken first, so they are not starved; the cap keeps slots for healthy ones.
+    `exclude`: webhooks this worker has in flight.
     """
     limit = limit or settings.webhook_concurrency
     failing_limit = limit if failing_limit is None else max(0, min(failing_limit, limit))
@@ -369,9 +371,9 @@ def claim(db: Database, settings: Settings, limit: int | None = None, failing_li
     with db.session(write=True) as s:
         now = precise_now()
         lease = now + dt.timedelta(seconds=lease_seconds(settings))
-        heads = _heads(s, now, True, failing_limit, exclude, postgres) if failing_limit else []
+        heads = _heads(s, now, True, failing_limit, exclude, slow, postgres) if failing_limit else []
         if limit > len(heads):
-            heads += _heads(s, now, False, limit - len(heads), exclude, postgres)
+            heads += _heads(s, now, False, limit - len(heads), exclude, slow, postgres)
         claimed: dict[int, list[OutboxItem]] = {}
         for head in heads:
             claimed[head.webhook_id] = [head, *_followers(s, settings, head, now, postgres)]
@@ -379,16 +381,19 @@ def claim(db: Database, settings: Settings, limit: int | None = None, failing_li
             for row in rows:
                 row.locked_until = lease
         s.flush()
-        return _runs(s, settings, claimed, lease)
+        return _runs(s, settings, claimed, lease, slow)
 
 
-def _heads(s: Session, now: dt.datetime, failing: bool, limit: int, exclude: Collection[int],
-           postgres: bool) -> list[OutboxItem]:
-    """The oldest due, unleased head rows of active webhooks that are (not) failing."""
+def _heads(s: Session, now: dt.datetime, troubled: bool, limit: int, exclude: Collection[int],
+           slow: Collection[int], postgres: bool) -> list[OutboxItem]:
+    """The oldest due, unleased head rows of active webhooks that are (not) troubled."""
     earlier = aliased(OutboxItem)
+    is_troubled = Webhook.consecutive_failures > 0
+    if slow:
+        is_troubled = or_(is_troubled, Webhook.id.in_(list(slow)))
     q = (select(OutboxItem).join(Webhook, Webhook.id == OutboxItem.webhook_id)
          .where(OutboxItem.state == "pending", Webhook.status == "active",
-                Webhook.consecutive_failures > 0 if failing else Webhook.consecutive_failures == 0,
+                is_troubled if troubled else ~is_troubled,
                 OutboxItem.next_attempt_at <= now, _free(now),
                 ~exists().where(earlier.webhook_id == OutboxItem.webhook_id,
                                 earlier.state == "pending", earlier.id < OutboxItem.id))
@@ -428,7 +433,8 @@ def _followers(s: Session, settings: Settings, head: OutboxItem, now: dt.datetim
     return out
 
 
-def _runs(s: Session, settings: Settings, claimed: dict[int, list[OutboxItem]], lease: dt.datetime) -> list[Run]:
+def _runs(s: Session, settings: Settings, claimed: dict[int, list[OutboxItem]], lease: dt.datetime,
+          slow: Collection[int]) -> list[Run]:
     if not claimed:
         return []
     hooks = {h.id: h for h in s.scalars(select(Webhook).where(Webhook.id.in_(list(claimed))))}
@@ -439,7 +445,8 @@ def _runs(s: Session, settings: Settings, claimed: dict[int, list[OutboxItem]], 
     for hook_id, rows in claimed.items():
         hook = hooks[hook_id]
         hidden = _hidden_tags(s, settings, hook)
-        run = Run(hook.id, hook.url, hook.http_user, hook.http_pass, lease, hook.consecutive_failures > 0)
+        run = Run(hook.id, hook.url, hook.http_user, hook.http_pass, lease,
+                  hook.consecutive_failures > 0 or hook.id in slow)
         run.jobs = [Job(r.id, for_viewer(rendered[r.event_id], hidden)) for r in rows]
         runs.append(run)
     return runs
@@ -510,13 +517,13 @@ def record(db: Database, settings: Settings, run: Run, outcome: Outcome) -> None
             log.warning("webhook %s paused after %s consecutive failures", hook.id, hook.consecutive_failures)
 
 
-def deliver_run(db: Database, settings: Settings, pool: httpcore.ConnectionPool, run: Run) -> int:
-    """Send a run's events as one POST and record the outcome; returns the attempts made (1, or 0 if empty)."""
+def deliver_run(db: Database, settings: Settings, pool: httpcore.ConnectionPool, run: Run) -> Outcome | None:
+    """Send a run's events as one POST and record the outcome (None: nothing to send)."""
     if not run.jobs:
-        return 0
+        return None
     outcome = post(pool, settings, run.url, run.body(), run.http_user, run.http_pass)
     record(db, settings, run, outcome)
-    return 1
+    return outcome
 
 
 # -- operator commands -----------------------------------------------------------------------------
@@ -560,8 +567,9 @@ class Worker:
 
     `run_forever` keeps up to `webhook_concurrency` webhooks in flight, each in one slot of its thread pool,
     and claims again as soon as a slot frees: a webhook never waits for another's attempt to end unless all
-    slots are busy, webhooks whose last attempt failed may hold only half of them, and a webhook that backs
-    off holds none (its head is not due). `run_once`/`drain` deliver round by round (tests, CLI).
+    slots are busy; troubled webhooks (last attempt failed, or took over half the deadline) may hold only half
+    of them, and a webhook that backs off holds none (its head is not due). A new bad receiver can take a
+    healthy slot for its first attempt only. `run_once`/`drain` deliver round by round (tests, CLI).
     """
 
     def __init__(self, db: Database, settings: Settings) -> None:
@@ -574,19 +582,31 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="ls-webhook")
         self._http = http_pool(settings)
         self._lock = threading.Lock()
-        self._in_flight: dict[int, bool] = {}  # webhook id -> it was failing when claimed
+        self._in_flight: dict[int, bool] = {}  # webhook id -> it was troubled when claimed
+        self._slow: set[int] = set()  # webhooks whose last attempt here took over half the deadline
         self._wake = threading.Event()
         self._last_housekeeping = 0.0
 
     def run_once(self) -> int:
         """One claim-and-deliver round, waited for; returns the number of attempts made."""
-        runs = claim(self.db, self.settings, self.slots, self.failing_slots)
+        runs = claim(self.db, self.settings, self.slots, self.failing_slots, slow=self._slow_ids())
         if not runs:
             return 0
-        return sum(self._pool.map(self._deliver, runs))
+        return sum(1 for outcome in self._pool.map(self._deliver, runs) if outcome is not None)
 
-    def _deliver(self, run: Run) -> int:
-        return deliver_run(self.db, self.settings, self._http, run)
+    def _deliver(self, run: Run) -> Outcome | None:
+        outcome = deliver_run(self.db, self.settings, self._http, run)
+        if outcome is not None:
+            with self._lock:
+                if outcome.latency_ms > self.settings.webhook_timeout * 1000 * _SLOW_SHARE:
+                    self._slow.add(run.webhook_id)
+                else:
+                    self._slow.discard(run.webhook_id)
+        return outcome
+
+    def _slow_ids(self) -> list[int]:
+        with self._lock:
+            return list(self._slow)
 
     def drain(self, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due (tests, CLI); returns attempts made."""
@@ -604,9 +624,10 @@ class Worker:
             free = self.slots - len(self._in_flight)
             failing_free = self.failing_slots - sum(self._in_flight.values())
             busy = list(self._in_flight)
+            slow = list(self._slow)
         if free <= 0:
             return 0, 0
-        runs = claim(self.db, self.settings, free, max(0, failing_free), exclude=busy)
+        runs = claim(self.db, self.settings, free, max(0, failing_free), exclude=busy, slow=slow)
         for run in runs:
             with self._lock:
                 self._in_flight[run.webhook_id] = run.failing
