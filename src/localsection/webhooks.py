@@ -386,7 +386,8 @@ def claim(db: Database, settings: Settings, limit: int | None = None, failing_li
 
 def _heads(s: Session, now: dt.datetime, troubled: bool, limit: int, exclude: Collection[int],
            slow: Collection[int], postgres: bool) -> list[OutboxItem]:
-    """The oldest due, unleased head rows of active webhooks that are (not) troubled."""
+    """The unleased head rows of active webhooks that are (not) troubled, due longest first (so webhooks
+    take turns: one that just had an attempt is due again only after its backoff or its next event)."""
     earlier = aliased(OutboxItem)
     is_troubled = Webhook.consecutive_failures > 0
     if slow:
@@ -397,7 +398,7 @@ def _heads(s: Session, now: dt.datetime, troubled: bool, limit: int, exclude: Co
                 OutboxItem.next_attempt_at <= now, _free(now),
                 ~exists().where(earlier.webhook_id == OutboxItem.webhook_id,
                                 earlier.state == "pending", earlier.id < OutboxItem.id))
-         .order_by(OutboxItem.id).limit(limit))
+         .order_by(OutboxItem.next_attempt_at, OutboxItem.id).limit(limit))  # due longest first: turns
     if exclude:
         q = q.where(OutboxItem.webhook_id.not_in(list(exclude)))
     if postgres:
