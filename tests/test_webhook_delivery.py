@@ -347,3 +347,56 @@ def test_sigkill_during_a_burst_loses_no_committed_event(tmp_path: Path, receive
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_payloads_carry_the_production_page_and_get_events_keeps_the_postman_one(api: Api,
+                                                                                  receiver: Receiver) -> None:
+    api.ok("add_webhook", url=receiver.url, events="post_project,update_project,post_task,update_task,close_task,"
+                                                   "post_comment")
+    project = api.ok("post_project", title="Paged")["id"]
+    task = api.ok("post_task", id_project=project, title="Top")["id"]
+    sub = api.ok("post_task", id_project=project, id_parent=task, title="Sub")["id"]
+    api.ok("post_comment", id_task=task, text="on the task")
+    api.ok("post_comment", id_task=sub, text="on the subtask")
+    api.ok("update_task", id_task=task, title="Top 2")
+    api.ok("complete_task", id_task=sub)
+    api.ok("update_project", id_project=project, title="Paged 2")
+    webhooks.Worker(api.state.db, fast(api)).drain()
+    pages = [(e["action"], e["object"]["type"], e["object"]["page"]) for e in receiver.events()]
+    assert pages == [("post", "project", f"/project/{project}/"), ("post", "task", f"/task/{task}/"),
+                     ("post", "task", f"/task/{sub}/"), ("post", "comment", f"/task/{task}/"),
+                     ("post", "comment", f"/task/{sub}/"), ("update", "task", f"/task/{task}/"),
+                     ("close", "task", f"/task/{sub}/"), ("update", "project", f"/project/{project}/")]
+    listed = [(e["object"]["type"], e["object"]["page"]) for e in api.ok("get_events", period="1h")]
+    assert listed[1:5] == [("task", f"/project/{project}/{task}/"), ("task", f"/project/{project}/{task}/{sub}/"),
+                           ("comment", f"/project/{project}/{task}/"),
+                           ("comment", f"/project/{project}/{task}/{sub}/")]
+
+
+def test_each_change_is_its_own_one_element_array_when_there_is_no_backlog(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    api.ok("add_webhook", url=receiver.url, events="post_task")
+    worker = webhooks.Worker(api.state.db, fast(api))
+    for i in range(1, 4):
+        record(api, "post", "task", i, project)
+        worker.drain()
+    assert [[e["object"]["id"] for e in r.json()] for r in receiver.deliveries()] == [["1"], ["2"], ["3"]]
+
+
+def test_a_backlog_goes_out_in_order_in_batches_of_at_most_webhook_batch_max(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    api.ok("add_webhook", url=receiver.url + "/other", events="post_task")
+    for i in range(1, 8):
+        record(api, "post", "task", i, project)
+    receiver.fail_next = 1
+    webhooks.Worker(api.state.db, fast(api, webhook_batch_max=3)).drain()
+    by_path: dict[str, list[list[str]]] = {}
+    for r in receiver.deliveries():
+        by_path.setdefault(r.path, []).append([e["object"]["id"] for e in r.json()])
+    # Each webhook's own events only, oldest first, three at a time; the failed first batch is sent again whole.
+    assert sorted(by_path.values()) == sorted([[["1", "2", "3"], ["1", "2", "3"], ["4", "5", "6"], ["7"]],
+                                               [["1", "2", "3"], ["4", "5", "6"], ["7"]]])
+    with api.state.db.session(write=False) as s:
+        attempts = list(s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.webhook_id == hook_id)))
+    assert len(attempts) in (3, 4)  # one log row per POST, not per event
