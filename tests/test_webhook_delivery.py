@@ -62,6 +62,10 @@ def hook_row(api: Api, hook_id: int) -> Webhook:
         return row
 
 
+def without_page(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "object": {k: v for k, v in event["object"].items() if k != "page"}}
+
+
 def run_until(worker: webhooks.Worker, predicate: Any, rounds: int = 400) -> None:
     for _ in range(rounds):
         if predicate():
@@ -85,13 +89,14 @@ def test_every_event_type_reaches_the_receiver_with_the_get_events_body(api: Api
         record(api, action, kind, oid, project, new={"title": "x"} if action == "update" else None,
                old={"title": "y"} if action == "update" else None)
     worker = webhooks.Worker(api.state.db, fast(api))
-    run_until(worker, lambda: len(receiver.deliveries()) >= len(pairs))
+    run_until(worker, lambda: len(receiver.events()) >= len(pairs))
     worker.drain()  # reopen matches two subscribed names but is delivered once
     deliveries = receiver.deliveries()
-    assert len(deliveries) == len(pairs)
-    assert all(len(d.json()) == 1 for d in deliveries)  # one delivery per change
+    assert len(deliveries) == 1  # the backlog went out as one array, oldest first
     assert [(e["action"], e["object"]["type"]) for e in receiver.events()] == [(a, k) for a, k, _ in pairs]
-    assert receiver.events() == api.ok("get_events", period="1h")
+    # The get_events body, but with the production `object.page` (§7.3, revised 2026-12-01).
+    assert [without_page(e) for e in receiver.events()] == [without_page(e) for e in api.ok("get_events",
+                                                                                            period="1h")]
     first = deliveries[0]
     assert first.headers["user-agent"] == "Worksection-Webhook"
     assert first.headers["content-type"] == "application/json; charset=utf-8"
@@ -117,10 +122,12 @@ def test_a_receiver_that_fails_then_recovers_gets_everything_in_order(api: Api, 
     for i in range(1, 7):
         record(api, "post", "task", i, project)
     worker = webhooks.Worker(api.state.db, fast(api))
-    run_until(worker, lambda: len([r for r in receiver.deliveries()]) >= 10)
-    ids = [r.json()[0]["object"]["id"] for r in receiver.deliveries()]
-    assert ids[:4] == ["1"] * 4  # the head is retried; nothing later overtakes it
-    assert ids[4:] == [str(i) for i in range(1, 7)]
+    run_until(worker, lambda: len(receiver.deliveries()) >= 5)
+    worker.drain()
+    bodies = [[e["object"]["id"] for e in r.json()] for r in receiver.deliveries()]
+    # The backlog is retried as one array from its head: nothing later overtakes it, nothing is sent twice
+    # once accepted.
+    assert bodies == [[str(i) for i in range(1, 7)]] * 5
     assert hook_row(api, hook_id).consecutive_failures == 0
     assert hook_row(api, hook_id).status == "active"
 
@@ -143,8 +150,8 @@ def test_the_tenth_consecutive_failure_pauses_the_webhook_never_the_ninth(api: A
     receiver.always_fail = False
     record(api, "post", "task", 3, project)
     assert webhooks.enable(api.state.db, hook_id)
-    run_until(worker, lambda: len(receiver.deliveries()) >= 13)
-    assert [r.json()[0]["object"]["id"] for r in receiver.deliveries()[10:]] == ["1", "2", "3"]
+    run_until(worker, lambda: len(receiver.deliveries()) >= 11)
+    assert [e["object"]["id"] for r in receiver.deliveries()[10:] for e in r.json()] == ["1", "2", "3"]
     assert api.ok("get_webhooks")[0]["status"] == "active"
 
 
@@ -252,7 +259,7 @@ def test_two_workers_deliver_each_event_exactly_once(api: Api, receiver: Receive
         record(api, "post", "task", i, project)
     expected = 4 * 50
     workers = [webhooks.Worker(api.state.db, fast(api)) for _ in range(2)]
-    threads = [threading.Thread(target=run_until, args=(w, lambda: len(receiver.deliveries()) >= expected, 4000))
+    threads = [threading.Thread(target=run_until, args=(w, lambda: len(receiver.events()) >= expected, 4000))
                for w in workers]
     for t in threads:
         t.start()
@@ -261,9 +268,10 @@ def test_two_workers_deliver_each_event_exactly_once(api: Api, receiver: Receive
     time.sleep(0.2)
     counts: dict[tuple[str, str], int] = {}
     for r in receiver.deliveries():
-        key = (r.path, r.json()[0]["object"]["id"])
-        counts[key] = counts.get(key, 0) + 1
-    assert len(receiver.deliveries()) == expected
+        for e in r.json():
+            key = (r.path, e["object"]["id"])
+            counts[key] = counts.get(key, 0) + 1
+    assert len(receiver.events()) == expected
     assert set(counts.values()) == {4}  # each event reached each of the 4 webhooks once
     for w in workers:
         w.stop()
@@ -339,3 +347,56 @@ def test_sigkill_during_a_burst_loses_no_committed_event(tmp_path: Path, receive
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_payloads_carry_the_production_page_and_get_events_keeps_the_postman_one(api: Api,
+                                                                                  receiver: Receiver) -> None:
+    api.ok("add_webhook", url=receiver.url, events="post_project,update_project,post_task,update_task,close_task,"
+                                                   "post_comment")
+    project = api.ok("post_project", title="Paged")["id"]
+    task = api.ok("post_task", id_project=project, title="Top")["id"]
+    sub = api.ok("post_task", id_project=project, id_parent=task, title="Sub")["id"]
+    api.ok("post_comment", id_task=task, text="on the task")
+    api.ok("post_comment", id_task=sub, text="on the subtask")
+    api.ok("update_task", id_task=task, title="Top 2")
+    api.ok("complete_task", id_task=sub)
+    api.ok("update_project", id_project=project, title="Paged 2")
+    webhooks.Worker(api.state.db, fast(api)).drain()
+    pages = [(e["action"], e["object"]["type"], e["object"]["page"]) for e in receiver.events()]
+    assert pages == [("post", "project", f"/project/{project}/"), ("post", "task", f"/task/{task}/"),
+                     ("post", "task", f"/task/{sub}/"), ("post", "comment", f"/task/{task}/"),
+                     ("post", "comment", f"/task/{sub}/"), ("update", "task", f"/task/{task}/"),
+                     ("close", "task", f"/task/{sub}/"), ("update", "project", f"/project/{project}/")]
+    listed = [(e["object"]["type"], e["object"]["page"]) for e in api.ok("get_events", period="1h")]
+    assert listed[1:5] == [("task", f"/project/{project}/{task}/"), ("task", f"/project/{project}/{task}/{sub}/"),
+                           ("comment", f"/project/{project}/{task}/"),
+                           ("comment", f"/project/{project}/{task}/{sub}/")]
+
+
+def test_each_change_is_its_own_one_element_array_when_there_is_no_backlog(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    api.ok("add_webhook", url=receiver.url, events="post_task")
+    worker = webhooks.Worker(api.state.db, fast(api))
+    for i in range(1, 4):
+        record(api, "post", "task", i, project)
+        worker.drain()
+    assert [[e["object"]["id"] for e in r.json()] for r in receiver.deliveries()] == [["1"], ["2"], ["3"]]
+
+
+def test_a_backlog_goes_out_in_order_in_batches_of_at_most_webhook_batch_max(api: Api, receiver: Receiver) -> None:
+    project = make_project(api)
+    hook_id = api.call("add_webhook", url=receiver.url, events="post_task")["id"]
+    api.ok("add_webhook", url=receiver.url + "/other", events="post_task")
+    for i in range(1, 8):
+        record(api, "post", "task", i, project)
+    receiver.fail_next = 1
+    webhooks.Worker(api.state.db, fast(api, webhook_batch_max=3)).drain()
+    by_path: dict[str, list[list[str]]] = {}
+    for r in receiver.deliveries():
+        by_path.setdefault(r.path, []).append([e["object"]["id"] for e in r.json()])
+    # Each webhook's own events only, oldest first, three at a time; the failed first batch is sent again whole.
+    assert sorted(by_path.values()) == sorted([[["1", "2", "3"], ["1", "2", "3"], ["4", "5", "6"], ["7"]],
+                                               [["1", "2", "3"], ["4", "5", "6"], ["7"]]])
+    with api.state.db.session(write=False) as s:
+        attempts = list(s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.webhook_id == hook_id)))
+    assert len(attempts) in (3, 4)  # one log row per POST, not per event

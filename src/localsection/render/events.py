@@ -30,6 +30,28 @@ def event_object(ctx: Ctx, row: Event, users: dict[int, User],
     return out
 
 
+def webhook_page(row: Event) -> str:
+    """`object.page` of a webhook payload as production sends it (§7.3, revised 2026-12-01).
+
+    Tasks: /task/{TASK_ID}/; comments: their task's page, /task/{TASK_ID}/ (the task is the last id of the
+    stored page, which is the task's page without the `#com` anchor); projects: /project/{PROJECT_ID}/.
+    get_events keeps the stored (Postman) value.
+    """
+    if row.object_type == "task":
+        return f"/task/{row.object_id}/"
+    if row.object_type == "comment":
+        ids = [part for part in row.page.split("/") if part.isdigit()]
+        return f"/task/{ids[-1]}/" if len(ids) >= 2 else row.page
+    if row.object_type == "project":
+        return f"/project/{row.object_id}/"
+    return row.page
+
+
+def with_webhook_page(obj: dict[str, Any], row: Event) -> dict[str, Any]:
+    """A rendered event object with the production `object.page` of webhook payloads."""
+    return {**obj, "object": {**obj["object"], "page": webhook_page(row)}}
+
+
 def without_tags(values: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
     """`values` with the tags the caller may not see taken out of its `tags` map."""
     tags = values.get("tags")
