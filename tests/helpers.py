@@ -10,10 +10,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
 from localsection import accounts, db
+from localsection.config import Settings
+from localsection.ctx import Ctx
 from localsection.models import Account, User
 from localsection.oauth2 import tokens
 from localsection.state import AppState
@@ -39,6 +41,21 @@ class Api:
             created = accounts.create_account(s, name, f"owner@{name}.example.com", "owner-pass-1")
             return cls(state, client, name, created.account.id, created.account.api_key, created.owner.id,
                        created.owner.email, created.password)
+
+    @contextmanager
+    def ctx(self, email: str | None = None, *, write: bool = True, settings: Settings | None = None) -> Iterator[Ctx]:
+        """A domain context in one transaction of this account: the admin key (as the owner) when no e-mail is
+        given, else that user. Committed when the block ends, rolled back on an exception."""
+        with self.state.db.session(write=write) as s:
+            account = s.get(Account, self.account_id)
+            assert account is not None
+            user = s.scalars(select(User).where(User.account_id == self.account_id,
+                                                User.email == (email or self.owner_email))).one()
+            settings = settings or self.state.settings
+            if email is None:
+                yield Ctx.for_admin_key(s, settings, account, user, database=self.state.db)
+            else:
+                yield Ctx.for_user(s, settings, account, user, database=self.state.db)
 
     @property
     def host(self) -> str:

@@ -16,9 +16,8 @@ from sqlalchemy import select
 from localsection import clock
 from localsection.actions import custom_fields as cf
 from localsection.config import Settings
-from localsection.ctx import Ctx
 from localsection.db import Database
-from localsection.models import Account, CustomFieldValue, Project, Task, User
+from localsection.models import Account, CustomFieldValue, Project, Task
 from localsection.render.custom_fields import custom_field_values
 from tests.factories import make_project, make_task
 from tests.helpers import Api
@@ -35,11 +34,7 @@ def _set(api: Api, field: str, object_id: int, value: str) -> Any:
 
 
 def _values(api: Api, applies_to: str, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    with api.state.db.session(write=False) as s:
-        account = s.get(Account, api.account_id)
-        owner = s.get(User, api.owner_id)
-        assert account is not None and owner is not None
-        ctx = Ctx(db=s, settings=api.state.settings, account=account, user=owner)
+    with api.ctx(write=False) as ctx:
         return custom_field_values(ctx, applies_to, ids)
 
 

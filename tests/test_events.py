@@ -7,18 +7,13 @@ from typing import Any
 import pytest
 
 from localsection import clock, events
-from localsection.ctx import Ctx
-from localsection.models import Account, User
 from tests import postman
 from tests.factories import make_project
 from tests.helpers import Api
 
 
 def record(api: Api, action: str, object_type: str, object_id: int, project_id: int, **kw: Any) -> None:
-    with api.state.db.session() as s:
-        account, owner = s.get(Account, api.account_id), s.get(User, api.owner_id)
-        assert account is not None and owner is not None
-        ctx = Ctx(db=s, settings=api.state.settings, account=account, user=owner)
+    with api.ctx() as ctx:
         events.record(ctx, action, object_type, object_id, f"/project/{project_id}/{object_id}/", project_id, **kw)
 
 

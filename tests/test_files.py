@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 
 from localsection import clock, files
 from localsection.api.params import Params, UploadedPart
-from localsection.ctx import Ctx
-from localsection.models import Account, StoredFile, User
+from localsection.models import StoredFile
 from tests.factories import make_project
 from tests.helpers import ADMIN_PATH, Api
 
@@ -167,10 +166,8 @@ def test_a_failed_attach_leaves_no_blob_and_no_row_behind(api: Api) -> None:
     p = Params(files=[UploadedPart("attach[0]", "a.bin", "application/octet-stream", io.BytesIO(first), 0),
                       UploadedPart("attach[1]", "b.bin", "application/octet-stream", io.BytesIO(b"x" * 1001), 0)])
     before_blobs, before_rows = blobs_on_disk(api), file_rows(api)
-    with pytest.raises(files.ApiError) as err, api.state.db.session() as s:
-        account, owner = s.get(Account, api.account_id), s.get(User, api.owner_id)
-        assert account is not None and owner is not None
-        files.attach(Ctx(db=s, settings=settings, account=account, user=owner), p, project_id=project)
+    with pytest.raises(files.ApiError) as err, api.ctx(settings=settings) as ctx:
+        files.attach(ctx, p, project_id=project)
     assert (err.value.code, err.value.details) == (11, "b.bin")
     assert (blobs_on_disk(api), file_rows(api)) == (before_blobs, before_rows)
     assert not list((settings.data_dir / "files" / "tmp").glob("up-*"))
@@ -202,10 +199,7 @@ def test_upload_tokens_expire_after_24_hours(api: Api) -> None:
     project = make_project(api)
     clock.shift(-25 * 3600)
     try:
-        with api.state.db.session() as s:
-            account, owner = s.get(Account, api.account_id), s.get(User, api.owner_id)
-            assert account is not None and owner is not None
-            ctx = Ctx(db=s, settings=api.state.settings, account=account, user=owner)
+        with api.ctx() as ctx:
             item = files.upload(ctx, UploadedPart("files[]", "old.txt", "text/plain", io.BytesIO(b"old"), 3))
     finally:
         clock.shift(25 * 3600)

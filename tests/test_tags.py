@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from localsection.ctx import Ctx
-from localsection.models import Account, Event, User
+from localsection.models import Event
 from tests.factories import make_project, make_task
 from tests.helpers import Api
 
@@ -51,12 +51,8 @@ def _project_tags(api: Api, project_id: int) -> dict[str, str]:
 @contextmanager
 def ctx_for(api: Api, email: str | None = None) -> Iterator[Ctx]:
     """An action context for a user of the account (the owner via the admin key when no e-mail)."""
-    with api.state.db.session(write=False) as s:
-        account = s.get(Account, api.account_id)
-        assert account is not None
-        user = s.scalars(select(User).where(User.account_id == api.account_id,
-                                            User.email == (email or api.owner_email))).one()
-        yield Ctx(db=s, settings=api.state.settings, account=account, user=user, via_admin_key=email is None)
+    with api.ctx(email, write=False) as ctx:
+        yield ctx
 
 
 def _client_token(api: Api, email: str = "client@example.com") -> str:

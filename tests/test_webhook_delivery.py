@@ -21,8 +21,7 @@ from typer.testing import CliRunner
 from localsection import clock, events, webhooks
 from localsection.cli import app as cli_app
 from localsection.config import Settings
-from localsection.ctx import Ctx
-from localsection.models import Account, DeliveryAttempt, OutboxItem, User, Webhook
+from localsection.models import DeliveryAttempt, OutboxItem, Webhook
 from tests.compat.conftest import start_server
 from tests.factories import make_comment, make_project, make_task
 from tests.helpers import Api
@@ -46,11 +45,7 @@ def fast(api: Api, **changes: Any) -> Settings:
 def record(api: Api, action: str, object_type: str, object_id: int, project_id: int,
            new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> None:
     """Write one event (and its outbox rows) the way every action does."""
-    with api.state.db.session() as s:
-        account = s.get(Account, api.account_id)
-        owner = s.get(User, api.owner_id)
-        assert account is not None and owner is not None
-        ctx = Ctx(db=s, settings=api.state.settings, account=account, user=owner)
+    with api.ctx() as ctx:
         events.record(ctx, action, object_type, object_id, f"/project/{project_id}/{object_id}/", project_id,
                       new=new, old=old)
 

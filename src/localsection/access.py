@@ -54,11 +54,10 @@ def in_client_team(ctx: Ctx) -> bool:
         return False
     if ctx.user.role == "guest":
         return True
-    key = "client_team"
-    if key not in ctx.state:
+    if ctx.memo.client_team is None:
         team = ctx.db.get(Team, ctx.user.team_id) if ctx.user.team_id else None
-        ctx.state[key] = bool(team and team.client)
-    return bool(ctx.state[key])
+        ctx.memo.client_team = bool(team and team.client)
+    return ctx.memo.client_team
 
 
 def require_write(ctx: Ctx) -> None:
@@ -198,12 +197,11 @@ def hidden_tag_ids(ctx: Ctx) -> frozenset[str]:
     """Ids (as strings) of the tags the caller must not see: those of private groups, for client teams."""
     if not in_client_team(ctx):
         return frozenset()
-    key = "hidden_tag_ids"
-    if key not in ctx.state:
+    if ctx.memo.hidden_tag_ids is None:
         q = (select(Tag.id).join(TagGroup, TagGroup.id == Tag.group_id)
              .where(Tag.account_id == ctx.account_id, TagGroup.access == "private"))
-        ctx.state[key] = frozenset(str(i) for i in ctx.db.scalars(q))
-    return frozenset(ctx.state[key])
+        ctx.memo.hidden_tag_ids = frozenset(str(i) for i in ctx.db.scalars(q))
+    return ctx.memo.hidden_tag_ids
 
 
 # -- fetch one object, checked -------------------------------------------------------------------

@@ -54,10 +54,10 @@ def _enqueue(ctx: Ctx, event: Event) -> None:
     names = set(WEBHOOK_EVENT_NAMES.get((event.action, event.object_type), ()))
     if not names:
         return
-    hooks = ctx.state.get("webhooks")
+    hooks = ctx.memo.account_webhooks
     if hooks is None:
         hooks = [_Hook(*row) for row in _ACCOUNT_HOOKS.all(ctx.db, {"account": ctx.account_id})]
-        ctx.state["webhooks"] = hooks
+        ctx.memo.account_webhooks = hooks
     matching = [h for h in hooks if _wants(h, names, event)]
     # A webhook added with a token only carries what its creator may see (one query for all creators).
     creators = {h.user_id for h in matching if h.user_id is not None}

@@ -459,7 +459,7 @@ def _hidden_tags(s: Session, settings: Settings, hook: Webhook) -> frozenset[str
     account = s.get(Account, hook.account_id)
     if creator is None or account is None:
         return frozenset()
-    return access.hidden_tag_ids(Ctx(db=s, settings=settings, account=account, user=creator, via_admin_key=False))
+    return access.hidden_tag_ids(Ctx.for_user(s, settings, account, creator))
 
 
 def _render(s: Session, settings: Settings, events: list[Event]) -> dict[int, dict[str, Any]]:
@@ -473,7 +473,7 @@ def _render(s: Session, settings: Settings, events: list[Event]) -> dict[int, di
         account = s.get(Account, account_id)
         assert account is not None
         owner = s.get(User, account.owner_id) if account.owner_id else None
-        ctx = Ctx(db=s, settings=settings, account=account, user=owner or User(id=0))
+        ctx = Ctx.system(s, settings, account, owner)
         for e, obj in zip(rows, render_events(ctx, rows), strict=True):
             out[e.id] = with_webhook_page(obj, e)
     return out

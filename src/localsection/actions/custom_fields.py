@@ -14,10 +14,11 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from localsection import errors, render
-from localsection.api.params import Params, is_digits, parse_date, parse_decimal
+from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.db import Prepared, Snapshot
+from localsection.formats import is_digits, parse_date, parse_decimal
 from localsection.models import CustomField, CustomFieldValue, Project, Task, User
 from localsection.render import custom_fields as rcf
 

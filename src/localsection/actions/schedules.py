@@ -16,9 +16,10 @@ import orjson
 from sqlalchemy import or_, select
 
 from localsection import access, errors, render
-from localsection.api.params import Params, is_digits, parse_date
+from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
+from localsection.formats import is_digits, parse_date
 from localsection.models import ScheduleDay, Team, User
 from localsection.render.members import display_name
 

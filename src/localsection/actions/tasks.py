@@ -17,10 +17,11 @@ from sqlalchemy.orm import aliased
 from starlette.responses import Response
 
 from localsection import access, errors, events, files, render, tagging
-from localsection.api.params import Params, parse_priority
+from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.api.streaming import ok_data_stream
 from localsection.ctx import Ctx
+from localsection.formats import parse_priority
 from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibility, User
 from localsection.render import date as fmt_date
 from localsection.render import task_page
@@ -34,7 +35,6 @@ from localsection.render.tasks import (
     select_views,
     task_text,
 )
-from localsection.state import AppState
 
 MAX_DEPTH = 2  # task / subtask / sub-subtask
 # get_all_tasks / get_tasks above this many tasks are streamed, STREAM_CHUNK tasks per read transaction, so memory
@@ -175,11 +175,10 @@ def _stream_tasks(ctx: Ctx, q: Any, head: list[TaskView], rest: array[int], extr
     `head` rows are already loaded; the `rest` ids are loaded again through `q`, so its filters hold for the
     rows as they are now: a task that no longer matches between chunks is left out, never shown in error.
     """
-    app: AppState = ctx.state["app"]
     for start in range(0, len(head) + len(rest), STREAM_CHUNK):
         views = head[start:start + STREAM_CHUNK]
         ids = list(rest[max(0, start - len(head)):max(0, start + STREAM_CHUNK - len(head))])
-        with app.db.session(write=False) as db:
+        with ctx.session(write=False) as db:
             cctx = dataclasses.replace(ctx, db=db)
             if ids:
                 # A primary-key range scan, then only the ids counted when the cap was decided (a task that

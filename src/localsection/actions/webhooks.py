@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import select
 
 from localsection import access, errors, render, webhooks
-from localsection.api.params import Params, is_digits
+from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.errors import ApiError
+from localsection.formats import is_digits
 from localsection.models import Project, Webhook
 
 # Names add_webhook accepts (§4.9) plus our extra `reopen_task` (§7.1).
@@ -75,12 +76,11 @@ def _projects(ctx: Ctx, refs: list[str]) -> list[str]:
 
 def _insert(ctx: Ctx, hook: Webhook) -> int:
     """Insert in a short write transaction of its own, so the slow probe never held the write lock."""
-    app = ctx.state.get("app")
-    if app is None:
+    if ctx.database is None:
         ctx.db.add(hook)
         ctx.db.flush()
         return hook.id
-    with app.db.session(write=True) as s:
+    with ctx.session(write=True) as s:
         s.add(hook)
         s.flush()
         return hook.id

@@ -14,10 +14,11 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from localsection import clock, errors
-from localsection.api.params import Params, is_digits
+from localsection.api.params import Params
 from localsection.config import Settings
 from localsection.db import Prepared, Snapshot
 from localsection.errors import AuthError
+from localsection.formats import is_digits
 from localsection.models import Account, User
 
 

@@ -21,12 +21,13 @@ from starlette.types import Receive, Scope, Send
 from localsection import errors
 from localsection.api import auth
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
-from localsection.api.params import Params, UploadedPart, is_digits
+from localsection.api.params import Params, UploadedPart
 from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
 from localsection.db import WouldBlock
 from localsection.errors import ApiError, AuthError
+from localsection.formats import is_digits
 from localsection.oauth2 import tokens
 from localsection.state import AppState
 
@@ -238,10 +239,13 @@ class ApiEndpoint:
             self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
             authorize(spec, caller)
             apply_legacy_page(params)
-            ctx = Ctx(db=db, settings=settings, account=caller.account, user=caller.user,
-                      via_admin_key=caller.via_admin_key, scopes=caller.scopes,
-                      base_url=self.state.base_url(account.name, headers["scheme"], headers["host"]))
-            ctx.state["app"] = self.state
+            base_url = self.state.base_url(account.name, headers["scheme"], headers["host"])
+            if caller.via_admin_key:
+                ctx = Ctx.for_admin_key(db, settings, caller.account, caller.user, base_url=base_url,
+                                        database=self.state.db)
+            else:
+                ctx = Ctx.for_user(db, settings, caller.account, caller.user, scopes=caller.scopes,
+                                   base_url=base_url, database=self.state.db)
             return spec.func(ctx, params)
 
     def _authenticate_token(self, db: Any, account: Any, params: Params, authorization: str) -> auth.Caller:

@@ -5,23 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 from localsection import errors
+from localsection.formats import is_digits, parse_date, parse_decimal, parse_id, parse_priority, truthy
+
+__all__ = ["Params", "UploadedPart", "is_digits", "parse_date", "parse_decimal", "parse_priority"]
 
 # Params whose JSON arrays are joined into comma lists.
 COMMA_LIST_PARAMS = frozenset(
     {"members", "projects", "users", "subscribe", "hidden", "mention", "tags", "plus", "minus", "extra", "events"}
 )
 _OPTION_KEY = re.compile(r"^options(?:\.|_|\[)([a-z_]+)\]?$")
-_DATE_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-
-
-def is_digits(value: str) -> bool:
-    """Only ASCII digits: str.isdigit() also accepts `²` or `١`, which int() refuses or reads as another number."""
-    return value.isascii() and value.isdigit()
 
 
 @dataclass
@@ -138,10 +134,7 @@ class Params:
         v = self.text(name)
         if v is None:
             return None
-        v = v.strip()
-        if not is_digits(v) or len(v) > 18:
-            raise invalid or errors.invalid_value("Invalid id", name)
-        return int(v)
+        return parse_id(v, invalid or errors.invalid_value("Invalid id", name))
 
     def req_id(self, name: str, invalid: errors.ApiError | None = None) -> int:
         v = self.id(name, invalid)
@@ -173,7 +166,7 @@ class Params:
         v = self.text(name)
         if v is None:
             return None
-        return v.strip().lower() in ("1", "true", "yes", "on")
+        return truthy(v)
 
     def date(self, name: str) -> dt.date | None:
         v = self.text(name)
@@ -198,42 +191,3 @@ def _scalar(value: Any) -> str:
 
         return orjson.dumps(value).decode()
     return str(value).replace("\x00", "")
-
-
-def parse_date(value: str, name: str) -> dt.date:
-    """DD.MM.YYYY or YYYY-MM-DD; anything else is 11 Invalid date."""
-    value = value.strip()
-    m = _DATE_DMY.match(value)
-    try:
-        if m:
-            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        m = _DATE_ISO.match(value)
-        if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        pass
-    raise errors.invalid_date(name)
-
-
-def parse_decimal(value: str, name: str) -> Decimal:
-    text = value.strip().replace(",", ".")
-    try:
-        d = Decimal(text)
-    except InvalidOperation:
-        raise errors.invalid_value("Invalid number", name) from None
-    if not d.is_finite() or abs(d) >= Decimal("1e12"):
-        raise errors.invalid_value("Invalid number", name)
-    return d
-
-
-def parse_priority(value: str) -> int:
-    """0..10, or the words low/normal/medium/high; out of range is clamped."""
-    words = {"low": 1, "normal": 5, "medium": 5, "high": 10}
-    v = value.strip().lower()
-    if v in words:
-        return words[v]
-    try:
-        n = int(Decimal(v))
-    except (InvalidOperation, ValueError):
-        raise errors.invalid_value("Invalid priority", "priority") from None
-    return max(0, min(10, n))
