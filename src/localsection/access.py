@@ -66,6 +66,12 @@ def require_write(ctx: Ctx) -> None:
         raise errors.access_denied("role")
 
 
+def require_admin(ctx: Ctx) -> None:
+    """Account-wide administration (timers of others, webhooks, ...): the admin key, owners and account admins."""
+    if not is_admin(ctx):
+        raise errors.access_denied("role")
+
+
 # -- the rules, as SQL over a user (a literal for the caller, the users table for webhook creators) --------
 
 def _project_rule(uid: Any, team_cond: ColumnElement[bool] | None) -> ColumnElement[bool]:

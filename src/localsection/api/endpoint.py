@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from localsection import errors
+from localsection import access, errors
 from localsection.api import auth
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
 from localsection.api.params import Params, UploadedPart
@@ -269,7 +269,7 @@ def authorize(spec: ActionSpec, caller: auth.Caller) -> None:
     if spec.admin_only:
         if "administrative" not in scopes:
             raise errors.access_denied("administrative")
-        if caller.user.role not in ("owner", "account admin"):
+        if caller.user.role not in access.ADMIN_ROLES:
             raise errors.access_denied("role")
         return
     if spec.scope is not None and spec.scope not in scopes:
