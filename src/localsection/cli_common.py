@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -107,7 +108,8 @@ def wait_for_database(settings: Settings, *, wait: bool) -> None:
         except OperationalError as exc:
             code = getattr(exc.orig, "sqlstate", None)
             message = one_line(exc.orig)
-            if code == _NO_DATABASE and not created:
+            missing = code == _NO_DATABASE or re.search(r'database "[^"]*" does not exist', message) is not None
+            if missing and not created:
                 dbname = make_url(settings.effective_database_url).database
                 try:
                     if dev.create_postgres_database(settings.database_url):
@@ -139,9 +141,10 @@ def open_db(settings: Settings | None = None, *, wait: bool = False) -> Database
     On a data directory without a database it says which one it created (one line on stderr).
     """
     settings = settings or load_settings()
-    check_data_dir(settings)
+    # Cheapest and least invasive first: a refused command leaves no empty data directory behind.
     check_signing_key(settings)
     wait_for_database(settings, wait=wait)
+    check_data_dir(settings)
     url = settings.effective_database_url
     sqlite_file = Path(url.split(":///", 1)[1]) if url.startswith("sqlite:///") else None
     new = sqlite_file is not None and not sqlite_file.exists()
