@@ -82,17 +82,23 @@ def test_a_bad_value_is_one_line_naming_the_variable_value_and_what_is_expected(
     assert "\n" not in message
 
 
+def _error_of_from_env() -> str:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env()
+    return str(caught.value)
+
+
 def test_several_bad_values_are_all_named_on_one_line(env: pytest.MonkeyPatch) -> None:
     env.setenv("LOCALSECTION_PORT", "x")
     env.setenv("LOCALSECTION_WEBHOOK_CONCURRENCY", "0")
-    message = str(pytest.raises(ConfigError, Settings.from_env).value)
+    message = _error_of_from_env()
     assert "LOCALSECTION_PORT='x'" in message and "LOCALSECTION_WEBHOOK_CONCURRENCY='0'" in message
     assert "\n" not in message
 
 
 def test_a_password_in_a_bad_database_url_is_never_repeated(env: pytest.MonkeyPatch) -> None:
     env.setenv("LOCALSECTION_DATABASE_URL", "postgresql://app:hunter2@db:port/app")
-    message = str(pytest.raises(ConfigError, Settings.from_env).value)
+    message = _error_of_from_env()
     assert "hunter2" not in message and "app:***@db" in message
 
 
