@@ -6,6 +6,7 @@ Every command reads the LOCALSECTION_* settings through `cli_common`; any config
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import inspect
 import os
@@ -304,7 +305,8 @@ def serve(host: str | None = typer.Option(None, "--host", help=f"Address to list
     if workers == 1:
         threading.Thread(target=_announce_when, args=(lambda: server.started, lambda: server.should_exit, creds),
                          daemon=True).start()
-        server.run(sockets=[sock])
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after a clean shutdown
+            server.run(sockets=[sock])
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -318,6 +320,8 @@ def serve(host: str | None = typer.Option(None, "--host", help=f"Address to list
         supervisor = Multiprocess(config, sockets=[sock])
     try:
         supervisor.run()
+    except KeyboardInterrupt:
+        pass
     finally:
         stopping.set()
 
