@@ -151,19 +151,34 @@ def test_accounts_list_shows_each_account_its_url_owner_and_user_count(initialis
     assert ["listed", "http://listed.localhost:8000", "boss@listed.test", "1"] in [line.split() for line in text]
 
 
-def test_users_add_creates_a_user_as_add_user_does_and_users_list_shows_it(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the account `team` (owner boss@team.test)."""
+    data_dir = tmp_path_factory.mktemp("team")
     run_json(data_dir, "accounts", "create", "team", "--owner-email", "boss@team.test")
-    added = run_json(data_dir, "users", "add", "--account", "team", "--email", "Kate.Greenway@Team.test",
+    return data_dir
+
+
+def emails_of(data_dir: Path, account: str) -> list[str]:
+    db = db_of(data_dir)
+    with db.session(write=False) as s:
+        emails = list(s.scalars(select(User.email).join(Account, Account.id == User.account_id)
+                                .where(Account.name == account).order_by(User.id)))
+    db.dispose()
+    return emails
+
+
+def test_users_add_creates_a_user_as_add_user_does_and_users_list_shows_it(team: Path) -> None:
+    added = run_json(team, "users", "add", "--account", "team", "--email", "Kate.Greenway@Team.test",
                      "--role", "admin", "--password", "pw-for-kate")
     assert added == {"id": added["id"], "email": "kate.greenway@team.test", "name": "kate greenway",
                      "role": "account admin"}
-    named = run_json(data_dir, "users", "add", "--account", "team", "--email", "lee@team.test", "--name",
+    named = run_json(team, "users", "add", "--account", "team", "--email", "lee@team.test", "--name",
                      "Lee Van Cleef")
     assert (named["name"], named["role"]) == ("Lee Van Cleef", "user")
-    listed = run_json(data_dir, "users", "list", "--account", "team")
+    listed = run_json(team, "users", "list", "--account", "team")
     assert [u["email"] for u in listed] == ["boss@team.test", "kate.greenway@team.test", "lee@team.test"]
-    db = db_of(data_dir)
+    db = db_of(team)
     with db.session(write=False) as s:
         kate = s.scalars(select(User).where(User.email == "kate.greenway@team.test")).one()
         boss = s.scalars(select(User).where(User.email == "boss@team.test")).one()
@@ -178,14 +193,13 @@ def test_users_add_creates_a_user_as_add_user_does_and_users_list_shows_it(tmp_p
     (["--email", "boss@team.test"], "already a user of account team"),
     (["--email", "x@team.test", "--password", ""], "--password must not be empty"),
 ])
-def test_users_add_refuses_bad_input_in_one_line_and_adds_nobody(tmp_path: Path, args: list[str],
+def test_users_add_refuses_bad_input_in_one_line_and_adds_nobody(team: Path, args: list[str],
                                                                   message: str) -> None:
-    data_dir = tmp_path / "data"
-    run_json(data_dir, "accounts", "create", "team", "--owner-email", "boss@team.test")
-    out = run(data_dir, "users", "add", "--account", "team", *args)
+    before = emails_of(team, "team")
+    out = run(team, "users", "add", "--account", "team", *args)
     assert out.returncode == 2
     assert out.stderr.splitlines() == [out.stderr.strip()] and message in out.stderr
-    assert len(run_json(data_dir, "users", "list", "--account", "team")) == 1
+    assert emails_of(team, "team") == before
 
 
 def test_users_list_of_an_unknown_account_fails_clearly(initialised: tuple[Path, Any]) -> None:

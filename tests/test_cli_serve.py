@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -53,38 +52,28 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.wait()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def test_port_0_serves_on_a_free_port_shown_in_a_banner_printed_once_it_answers(tmp_path: Path) -> None:
     proc = start(tmp_path / "data", "--port", "0")
     try:
-        yield proc, banner(proc)
+        shown = banner(proc)
+        url = shown["URL"]
+        port = int(re.fullmatch(r"http://127\.0\.0\.1:(\d+)", url).group(1))  # type: ignore[union-attr]
+        assert port != 0
+        # The banner comes after startup: the very first request is answered, no retry needed.
+        assert httpx.get(f"{url}/livez", timeout=5).json() == {"status": "ok"}
+        query = "action=get_users"
+        signed = hashlib.md5((query + shown["admin API key"]).encode()).hexdigest()
+        users = httpx.get(f"{url}/api/admin/v2/?{query}&hash={signed}", timeout=5).json()
+        assert [u["email"] for u in users["data"]] == [shown["owner e-mail"]]
+        # Links the server builds use the real port too.
+        assert users["data"][0]["avatar"].startswith(f"{url}/avatars/")
     finally:
         stop(proc)
-
-
-def test_port_0_serves_on_a_free_port_and_the_banner_shows_it(
-        served: tuple[subprocess.Popen[str], dict[str, str]]) -> None:
-    _, shown = served
-    url = shown["URL"]
-    port = int(re.fullmatch(r"http://127\.0\.0\.1:(\d+)", url).group(1))  # type: ignore[union-attr]
-    assert port != 0
-    # The banner comes after startup: the very first request is answered, no retry needed.
-    assert httpx.get(f"{url}/livez", timeout=5).json() == {"status": "ok"}
-    query = "action=get_users"
-    signed = hashlib.md5((query + shown["admin API key"]).encode()).hexdigest()
-    users = httpx.get(f"{url}/api/admin/v2/?{query}&hash={signed}", timeout=5).json()
-    assert [u["email"] for u in users["data"]] == [shown["owner e-mail"]]
-    # Links the server builds use the real port too.
-    assert users["data"][0]["avatar"].startswith(f"{url}/avatars/")
-
-
-def test_sigint_stops_the_server_cleanly(served: tuple[subprocess.Popen[str], dict[str, str]]) -> None:
-    proc, shown = served
-    stop(proc)
+    # Ctrl-C stops it cleanly: exit status 0, no traceback, the port is closed.
     assert proc.returncode == 0
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{shown['URL']}/livez", timeout=2)
+        httpx.get(f"{url}/livez", timeout=2)
 
 
 @pytest.mark.skipif("postgres" not in BACKENDS, reason="PostgreSQL does not answer")
