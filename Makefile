@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LOCALSECTION_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install run test check bench soak clean
+.PHONY: help install run test test-reliability check bench soak clean
 
 help: ## Show the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,11 @@ install: $(STAMP) ## Create .venv and install localsection with its dev tools
 run: $(STAMP) ## Serve the API on SQLite (./data), printing the URL and credentials
 	$(BIN)/localsection serve
 
-test: $(STAMP) ## Run the whole suite on SQLite and, when it answers, PostgreSQL
-	$(BIN)/python -m pytest -n 2
+test: $(STAMP) ## Run the suite (all but tests/reliability) on SQLite and, when it answers, PostgreSQL
+	$(BIN)/python -m pytest -n 2 --ignore=tests/reliability
+
+test-reliability: $(STAMP) ## Run the quick reliability suite (crash, concurrency, fuzz, isolation, rate limit, scale-out)
+	$(BIN)/python -m pytest -n 2 tests/reliability
 
 check: $(STAMP) ## ruff + mypy --strict
 	$(BIN)/ruff check src tests bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -120,3 +121,87 @@ def test_db_upgrade_creates_the_schema_in_an_empty_data_directory(tmp_path: Path
     with db.session(write=False) as s:
         assert s.scalars(select(Account)).all() == []
     db.dispose()
+
+
+def test_a_command_in_a_directory_without_data_says_which_database_it_created(tmp_path: Path) -> None:
+    out = run(tmp_path / "data", "db", "upgrade")
+    assert out.returncode == 0, out.stderr
+    path = (tmp_path / "data" / "localsection.db").resolve()
+    assert out.stderr.splitlines() == [f"using SQLite database at {path} (new)"]
+    again = run(tmp_path / "data", "db", "upgrade")
+    assert again.stderr == ""
+
+
+def test_version_prints_the_package_version() -> None:
+    out = run(Path("unused"), "--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"localsection {importlib.metadata.version('localsection')}"
+
+
+def test_accounts_list_shows_each_account_its_url_owner_and_user_count(initialised: tuple[Path, Any]) -> None:
+    data_dir, creds = initialised
+    run_json(data_dir, "accounts", "create", "listed", "--owner-email", "boss@listed.test")
+    rows = {r["name"]: r for r in run_json(data_dir, "accounts", "list")}
+    assert rows["localsection"] == {"name": "localsection", "url": "http://127.0.0.1:8000",
+                                    "owner_email": creds["owner"]["email"], "users": 1}
+    assert rows["listed"] == {"name": "listed", "url": "http://listed.localhost:8000",
+                              "owner_email": "boss@listed.test", "users": 1}
+    text = run(data_dir, "accounts", "list").stdout.splitlines()
+    assert text[0].split() == ["name", "url", "owner_email", "users"]
+    assert ["listed", "http://listed.localhost:8000", "boss@listed.test", "1"] in [line.split() for line in text]
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the account `team` (owner boss@team.test)."""
+    data_dir = tmp_path_factory.mktemp("team")
+    run_json(data_dir, "accounts", "create", "team", "--owner-email", "boss@team.test")
+    return data_dir
+
+
+def emails_of(data_dir: Path, account: str) -> list[str]:
+    db = db_of(data_dir)
+    with db.session(write=False) as s:
+        emails = list(s.scalars(select(User.email).join(Account, Account.id == User.account_id)
+                                .where(Account.name == account).order_by(User.id)))
+    db.dispose()
+    return emails
+
+
+def test_users_add_creates_a_user_as_add_user_does_and_users_list_shows_it(team: Path) -> None:
+    added = run_json(team, "users", "add", "--account", "team", "--email", "Kate.Greenway@Team.test",
+                     "--role", "admin", "--password", "pw-for-kate")
+    assert added == {"id": added["id"], "email": "kate.greenway@team.test", "name": "kate greenway",
+                     "role": "account admin"}
+    named = run_json(team, "users", "add", "--account", "team", "--email", "lee@team.test", "--name",
+                     "Lee Van Cleef")
+    assert (named["name"], named["role"]) == ("Lee Van Cleef", "user")
+    listed = run_json(team, "users", "list", "--account", "team")
+    assert [u["email"] for u in listed] == ["boss@team.test", "kate.greenway@team.test", "lee@team.test"]
+    db = db_of(team)
+    with db.session(write=False) as s:
+        kate = s.scalars(select(User).where(User.email == "kate.greenway@team.test")).one()
+        boss = s.scalars(select(User).where(User.email == "boss@team.test")).one()
+        assert kate.team_id == boss.team_id and kate.password_hash
+        assert verify_password(kate.password_hash, "pw-for-kate")
+    db.dispose()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--email", "not-an-email"], "Invalid email"),
+    (["--email", "x@team.test", "--role", "god"], "unknown role 'god'"),
+    (["--email", "boss@team.test"], "already a user of account team"),
+    (["--email", "x@team.test", "--password", ""], "--password must not be empty"),
+])
+def test_users_add_refuses_bad_input_in_one_line_and_adds_nobody(team: Path, args: list[str],
+                                                                  message: str) -> None:
+    before = emails_of(team, "team")
+    out = run(team, "users", "add", "--account", "team", *args)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [out.stderr.strip()] and message in out.stderr
+    assert emails_of(team, "team") == before
+
+
+def test_users_list_of_an_unknown_account_fails_clearly(initialised: tuple[Path, Any]) -> None:
+    out = run(initialised[0], "users", "list", "--account", "ghost")
+    assert (out.returncode, out.stderr.strip()) == (2, "error: no account named ghost")

@@ -84,7 +84,8 @@ def test_apps_cannot_be_deleted_through_another_account(run: Any, api: Api, othe
 def test_tokens_issue_prints_the_token_endpoint_body_with_only_the_asked_scopes(run: Any, api: Api) -> None:
     body = run("tokens", "issue", "--account", api.account, "--email", api.owner_email, "--scopes",
                "users_read,tasks_read", "--json")
-    assert list(body) == list(postman_example("oauth2_token", "success"))
+    token_keys = list(postman_example("oauth2_token", "success"))
+    assert list(body) == [*token_keys, "client_id", "client_secret"]
     assert jwt.decode(body["access_token"], options={"verify_signature": False})["scopes"] == [
         "tasks_read", "users_read"]
     assert api.user_call(body["access_token"], "get_users")["status"] == "ok"
@@ -109,3 +110,33 @@ def test_tokens_issue_refuses_unknown_users_scopes_and_foreign_apps(run: Any, ap
                  ["--email", other.owner_email, "--scopes", "users_read"],
                  ["--email", api.owner_email, "--scopes", "users_read", "--client-id", foreign["client_id"]]):
         assert run("tokens", "issue", "--account", api.account, *args, ok=False).exit_code == 2
+
+
+def test_a_token_issued_without_an_app_refreshes_with_the_client_credentials_it_prints(
+        run: Any, api: Api, backend: AppState) -> None:
+    first = run("tokens", "issue", "--account", api.account, "--email", api.owner_email, "--scopes", "users_read",
+                "--json")
+    second = run("tokens", "issue", "--account", api.account, "--email", api.owner_email, "--json")
+    assert (second["client_id"], second["client_secret"]) == (first["client_id"], first["client_secret"])
+    listed = run("apps", "list", "--account", api.account, "--json")
+    assert [(a["client_id"], a["name"]) for a in listed] == [(first["client_id"], "localsection CLI")]
+    browser = Browser(backend, api)
+    renewed = browser.refresh(first["client_id"], first["client_secret"], first["refresh_token"])
+    assert api.user_call(renewed["access_token"], "me")["status"] == "ok"
+    assert jwt.decode(renewed["access_token"], options={"verify_signature": False})["scopes"] == ["users_read"]
+    assert browser.refresh(second["client_id"], second["client_secret"], second["refresh_token"])["access_token"]
+
+
+def test_the_cli_app_of_another_data_directory_is_left_alone(run: Any, api: Api, backend: AppState,
+                                                             tmp_path: Any) -> None:
+    first = run("tokens", "issue", "--account", api.account, "--email", api.owner_email, "--json")
+    elsewhere = {"LOCALSECTION_DATA_DIR": str(tmp_path),
+                 "LOCALSECTION_DATABASE_URL": backend.settings.effective_database_url}
+    result = CliRunner().invoke(cli.app, ["tokens", "issue", "--account", api.account, "--email", api.owner_email,
+                                          "--json"], env=elsewhere)
+    assert result.exit_code == 0, result.output
+    other = json.loads(result.stdout.splitlines()[-1])
+    assert other["client_id"] != first["client_id"]
+    assert (tmp_path / "cli_oauth_apps.json").stat().st_mode & 0o777 == 0o600
+    renewed = Browser(backend, api).refresh(first["client_id"], first["client_secret"], first["refresh_token"])
+    assert renewed["access_token"]

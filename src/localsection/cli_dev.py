@@ -6,17 +6,15 @@ import json
 
 import typer
 
-from localsection import accounts, bootstrap, dev
-from localsection.config import Settings
+from localsection import accounts, dev
+from localsection.cli_common import open_db
 from localsection.db import Database
 
 dev_app = typer.Typer(help="Developer tools: bulk data, account reset.", no_args_is_help=True)
 
 
 def _db() -> Database:
-    db = Database(Settings.from_env())
-    bootstrap.upgrade(db)
-    return db
+    return open_db()
 
 
 @dev_app.command("seed-bulk")

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from localsection import accounts
-from localsection.cli_common import account_url, emit, fail, open_db
-from localsection.models import User
+from localsection.cli_common import account_url, emit, fail, open_db, write_private_json
+from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, refresh, tokens
+
+CLI_APP_NAME = "localsection CLI"
+CLI_APPS_FILE = "cli_oauth_apps.json"  # in the data directory, mode 0600: {account: {client_id, client_secret}}
 
 apps_app = typer.Typer(help="OAuth2 apps: register, list, delete.", no_args_is_help=True)
 tokens_app = typer.Typer(help="OAuth2 tokens: issue one without the browser flow.", no_args_is_help=True)
@@ -70,12 +75,45 @@ def apps_delete(client_id: str, account: str = typer.Option(..., "--account")) -
     typer.echo("app deleted")
 
 
+def _known_cli_apps(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cli_app(s: Session, account: Account, data_dir: Path) -> tuple[OAuthApp, str]:
+    """The account's visible "localsection CLI" app and its client secret, for tokens that can be refreshed.
+
+    The secret is shown only once by the server, so the CLI keeps it in <data dir>/cli_oauth_apps.json (mode
+    0600, like credentials.json). An app whose secret this data directory does not know (another host's, or a
+    deleted file) is left alone and a new one is registered.
+    """
+    path = data_dir / CLI_APPS_FILE
+    known = _known_cli_apps(path)
+    entry = known.get(account.name) or {}
+    app = apps.by_client_id(s, str(entry.get("client_id", "")))
+    secret = str(entry.get("client_secret", ""))
+    if app is not None and app.account_id == account.id and apps.secret_matches(app, secret):
+        return app, secret
+    created = apps.create(s, account, CLI_APP_NAME, [])
+    known[account.name] = {"client_id": created.app.client_id, "client_secret": created.client_secret}
+    write_private_json(path, known)
+    return created.app, created.client_secret
+
+
 @tokens_app.command("issue")
 def tokens_issue(account: str = typer.Option(..., "--account"), email: str = typer.Option(..., "--email"),
                  scopes: str = typer.Option(",".join(tokens.ALL_SCOPES), "--scopes", help="Comma-separated."),
-                 client_id: str | None = typer.Option(None, "--client-id", help="An app of this account."),
+                 client_id: str | None = typer.Option(None, "--client-id", help="An app of this account "
+                                                      "(default: the account's \"localsection CLI\" app)."),
                  json_out: bool = typer.Option(False, "--json")) -> None:
-    """Issue an access + refresh token for a user: the same body as /oauth2/token."""
+    """Issue an access + refresh token for a user: the body of /oauth2/token.
+
+    Without --client-id the token belongs to the account's "localsection CLI" app, whose client_id and
+    client_secret are printed too: /oauth2/refresh needs them to renew the token.
+    """
     wanted = [s.strip() for s in scopes.replace(" ", ",").split(",") if s.strip()]
     unknown = [s for s in wanted if s not in tokens.ALL_SCOPES]
     if unknown or not wanted:
@@ -88,11 +126,17 @@ def tokens_issue(account: str = typer.Option(..., "--account"), email: str = typ
                                                 User.is_active.is_(True))).first()
             if user is None:
                 raise accounts.AccountError(f"no active user {email} in account {acc.name}")
-            app = apps.by_client_id(s, client_id) if client_id else apps.internal_app(s, acc)
-            if app is None or app.account_id != acc.id:
-                raise accounts.AccountError(f"no app {client_id} in account {acc.name}")
+            secret = ""
+            if client_id:
+                app = apps.by_client_id(s, client_id)
+                if app is None or app.account_id != acc.id:
+                    raise accounts.AccountError(f"no app {client_id} in account {acc.name}")
+            else:
+                app, secret = cli_app(s, acc, db.settings.data_dir)
             body = refresh.issue_pair(s, db.settings, app, user, [x for x in tokens.ALL_SCOPES if x in wanted],
                                       account_url=account_url(db.settings, acc.name))
+            if secret:
+                body |= {"client_id": app.client_id, "client_secret": secret}
     except accounts.AccountError as exc:
         fail(str(exc))
     emit(body, json_out)

@@ -76,7 +76,7 @@ def delivery_log(webhook_id: int = typer.Argument(..., metavar="ID"),
 
 def worker() -> None:
     """Run the webhook delivery worker in the foreground (several may run against one PostgreSQL)."""
-    db = open_db()
+    db = open_db(wait=True)
     w = webhooks.Worker(db, db.settings)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

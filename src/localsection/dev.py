@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import JSON, ColumnElement, Connection, Table, create_engine, delete, func, insert, or_, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from localsection import accounts, clock
@@ -259,4 +259,29 @@ def temporary_postgres_database(server_url: str, prefix: str = "ls_tmp") -> Iter
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def create_postgres_database(url: str) -> bool:
+    """Create the database a PostgreSQL URL names, connecting to the server's `postgres` database.
+
+    Returns False when it existed already (another process may have created it a moment ago).
+    """
+    from sqlalchemy.engine import make_url
+
+    target = make_url(sqlalchemy_url(url))
+    name = target.database or ""
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                return False
+            quoted = name.replace('"', '""')
+            try:
+                conn.execute(text(f'CREATE DATABASE "{quoted}"'))
+            except ProgrammingError:  # created by another process in between
+                return False
+            return True
+    finally:
         admin.dispose()
