@@ -185,8 +185,7 @@ def users_add(account: str = typer.Option(..., "--account", help="Account name."
             owner = s.get(User, acc.owner_id) if acc.owner_id else None
             if owner is None:
                 raise accounts.AccountError(f"account {acc.name} has no owner")
-            ctx = Ctx(db=s, settings=db.settings, account=acc, user=owner,
-                      base_url=account_url(db.settings, acc.name))
+            ctx = Ctx.for_admin_key(s, db.settings, acc, owner, base_url=account_url(db.settings, acc.name))
             members.add_user(ctx, params)
             user = s.scalars(select(User).where(User.account_id == acc.id,
                                                 User.email == email.strip().lower())).one()
