@@ -7,7 +7,7 @@ import json
 import typer
 
 from localsection import accounts, dev
-from localsection.cli_common import open_db
+from localsection.cli.common import open_db
 from localsection.db import Database
 
 dev_app = typer.Typer(help="Developer tools: bulk data, account reset.", no_args_is_help=True)

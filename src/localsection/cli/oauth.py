@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from localsection import accounts
-from localsection.cli_common import account_url, emit, fail, open_db, write_private_json
+from localsection.cli.common import account_url, emit, fail, open_db, write_private_json
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, refresh, tokens
 

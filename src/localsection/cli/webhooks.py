@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import select
 
 from localsection import webhooks
-from localsection.cli_common import open_db
+from localsection.cli.common import open_db
 from localsection.models import Account, DeliveryAttempt, OutboxItem, Webhook
 
 webhooks_app = typer.Typer(help="Webhooks: list, re-enable, delivery log.", no_args_is_help=True)

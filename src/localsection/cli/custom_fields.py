@@ -9,7 +9,7 @@ import typer
 
 from localsection import accounts
 from localsection.actions import custom_fields as cf
-from localsection.cli_common import fail, open_db
+from localsection.cli.common import fail, open_db
 from localsection.models import CustomField
 from localsection.render.custom_fields import definition
 
