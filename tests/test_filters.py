@@ -203,3 +203,8 @@ def test_the_first_day_of_year_one_is_out_of_range_only_where_its_midnight_is_be
     with pytest.raises(ApiError) as info:
         compile_filter("dateadd = '01.01.0001'", TASK_FIELDS, KYIV)
     assert info.value.code == 11 and "out of range" in (info.value.details or "")
+
+
+def test_parentheses_inside_quoted_strings_do_not_count_as_nesting() -> None:
+    assert compile_filter("name has '" + "(" * 100 + "' or name = \"((\\\"((\"", TASK_FIELDS, UTC) is not None
+    assert "nested" in (error_of("(" * 33 + "name has '(('" + ")" * 33).details or "")

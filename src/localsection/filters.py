@@ -65,6 +65,7 @@ _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=
 # lark builds its per-state scanners lazily on first use; parsing is microseconds, so serialise it.
 _PARSE_LOCK = threading.Lock()
 _ESCAPE = re.compile(r"\\(.)", re.S)
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
 _DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _INT_MAX = 2**63 - 1
@@ -125,9 +126,10 @@ def _check_size(tree: Tree[Token]) -> None:
 
 
 def _nesting(text: str) -> int:
-    """Upper bound of parenthesis depth (quotes ignored: it only guards the recursion of the compiler)."""
+    """Parenthesis depth outside quoted strings (it guards the recursion of the compiler; a search for a name
+    full of parentheses is not nested)."""
     depth = deepest = 0
-    for ch in text:
+    for ch in _QUOTED.sub("''", text):
         if ch == "(":
             depth += 1
             deepest = max(deepest, depth)
