@@ -182,3 +182,29 @@ def test_datetime_days_follow_the_account_time_zone(api: Api) -> None:
     assert ids(api, "dateadd = '01.05.2021'", KYIV) == {late}
     assert ids(api, "dateadd = '01.05.2021'", UTC) == set()
     assert ids(api, "dateadd = '30.04.2021'", UTC) == {late}
+
+
+# -- size and range bounds (issue 11, item 6) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("dateend = '31.12.9999'", "out of range"),
+    ("dateadd > '9999-12-31'", "out of range"),
+    (" or ".join(["project = 1"] * 201), "more than 200 conditions"),
+    (" and ".join(["(project = 1 or id = 2)"] * 101), "more than 200 conditions"),
+    ("id in (" + ", ".join(["1"] * 1001) + ")", "more than 1000 values"),
+])
+def test_out_of_range_dates_and_oversized_expressions_are_11(text: str, hint: str) -> None:
+    assert hint in (error_of(text).details or "")
+
+
+def test_the_first_day_of_year_one_is_out_of_range_only_where_its_midnight_is_before_utc_year_one() -> None:
+    assert compile_filter("dateadd = '01.01.0001'", TASK_FIELDS, UTC) is not None
+    with pytest.raises(ApiError) as info:
+        compile_filter("dateadd = '01.01.0001'", TASK_FIELDS, KYIV)
+    assert info.value.code == 11 and "out of range" in (info.value.details or "")
+
+
+def test_parentheses_inside_quoted_strings_do_not_count_as_nesting() -> None:
+    assert compile_filter("name has '" + "(" * 100 + "' or name = \"((\\\"((\"", TASK_FIELDS, UTC) is not None
+    assert "nested" in (error_of("(" * 33 + "name has '(('" + ")" * 33).details or "")

@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import select
 
 from localsection import accounts
-from localsection.db import Database
+from localsection.db import FILE_MODE, Database, private_dir
 from localsection.models import Account, User
 from localsection.passwords import verify_password
 
@@ -75,8 +75,10 @@ def init_default(db: Database, url: str) -> Credentials:
 
 
 def _write_secret(path: Path, data: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write `data` readable by us only: 0600 also when the file already existed with a wider mode."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # O_CREAT's mode only applies to a new file
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -48,12 +50,84 @@ def _json_loads(value: Any) -> Any:
 _JSON = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 
 
+# -- secrets at rest ----------------------------------------------------------------------------------------
+# The SQLite database holds API keys and webhook passwords in clear (docs/security.md says why), the data dir the
+# OAuth signing key and uploaded files: only the user running localsection may read them.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+log = logging.getLogger(__name__)
+
+
+def _ours(st: os.stat_result) -> bool:
+    return not hasattr(os, "getuid") or st.st_uid == os.getuid()
+
+
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Files and directories created in the block are readable by their owner only (umask 077).
+
+    The umask is process-wide: use it at start-up, around creating the data dir and the database."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and parents) mode 0700; tighten it to 0700 when it exists, is ours and is open to others."""
+    with private_umask():
+        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    st = path.stat()
+    if _ours(st) and st.st_mode & 0o077:
+        log.info("tightening %s to mode 0700 (it holds secrets)", path)
+        path.chmod(DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Mode 0600 for an existing file of ours that is open to others (a missing file is left alone)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if _ours(st) and st.st_mode & 0o077:
+        path.chmod(FILE_MODE)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    name = url.split(":///", 1)[1] if ":///" in url else ""
+    return None if name in ("", ":memory:") or name.startswith("file::memory:") else Path(name.split("?", 1)[0])
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """The directory 0700 when we create it, the database created 0600 (SQLite gives its -wal and -shm files the
+    database's mode), and an existing database and its side files tightened to 0600."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    with private_umask(), suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))  # an empty file is an empty DB
+    _protect_sqlite_files(path)
+
+
+def _protect_sqlite_files(path: Path) -> None:
+    private_file(path)
+    for suffix in SQLITE_SIDE_FILES:
+        private_file(path.with_name(path.name + suffix))
+
+
 def make_engine(settings: Settings) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout and our own BEGIN."""
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout and our own BEGIN.
+
+    The data dir is made private (0700) for both databases: it holds the OAuth signing key and uploaded files."""
     url = settings.effective_database_url
+    private_dir(settings.data_dir)
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None:
+            _prepare_sqlite_file(path)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -65,7 +139,7 @@ def make_engine(settings: Settings) -> Engine:
             **_JSON,
         )
         synchronous = "FULL" if settings.durability == "full" else "NORMAL"
-        _install_sqlite_hooks(engine, synchronous)
+        _install_sqlite_hooks(engine, synchronous, path)
         return engine
     # No pool_pre_ping: it costs a round trip per request. A connection that died with the server fails the
     # action's first statement with OperationalError; SQLAlchemy then invalidates the whole pool and
@@ -73,9 +147,13 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **_JSON)
 
 
-def _install_sqlite_hooks(engine: Engine, synchronous: str) -> None:
+def _install_sqlite_hooks(engine: Engine, synchronous: str, path: Path | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        if path is not None:
+            # At every new connection (rare: they are pooled): a -wal/-shm left 0644 by an older version, or a
+            # database copied in by hand, becomes private as soon as we use it.
+            _protect_sqlite_files(path)
         # Let us emit BEGIN ourselves (pysqlite's implicit BEGIN cannot do IMMEDIATE).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()

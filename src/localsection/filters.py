@@ -65,11 +65,19 @@ _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=
 # lark builds its per-state scanners lazily on first use; parsing is microseconds, so serialise it.
 _PARSE_LOCK = threading.Lock()
 _ESCAPE = re.compile(r"\\(.)", re.S)
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
 _DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_MAX_LENGTH = 10_000
-_MAX_DEPTH = 64
 _INT_MAX = 2**63 - 1
+# Size bounds (docs/security.md). Real filters hold a handful of conditions; these limits sit far above that and
+# far below what the databases refuse: SQLite parses `a or b or ...` into a tree one level deeper per operator
+# and gives up at 1000 levels ("Expression tree is too large"), PostgreSQL at its max_stack_depth. A condition
+# compiles to at most four SQL operators (date `!=`), so 200 conditions stay under ~250 levels with the rest of
+# the query's WHERE clause.
+MAX_LENGTH = 10_000  # characters
+MAX_DEPTH = 32  # nested parentheses
+MAX_CONDITIONS = 200  # field comparisons in one filter
+MAX_IN_VALUES = 1_000  # values in all `in (...)` lists together (each one is a bind parameter)
 
 
 def invalid(message: str) -> ApiError:
@@ -79,10 +87,10 @@ def invalid(message: str) -> ApiError:
 
 def compile_filter(text: str, fields: Mapping[str, Field], tz: ZoneInfo) -> ColumnElement[bool]:
     """Parse `text` and compile it against `fields`; any problem raises 11 Filter is invalid."""
-    if len(text) > _MAX_LENGTH:
-        raise invalid(f"filter is longer than {_MAX_LENGTH} characters")
-    if _nesting(text) > _MAX_DEPTH:
-        raise invalid(f"more than {_MAX_DEPTH} nested parentheses")
+    if len(text) > MAX_LENGTH:
+        raise invalid(f"filter is longer than {MAX_LENGTH} characters")
+    if _nesting(text) > MAX_DEPTH:
+        raise invalid(f"more than {MAX_DEPTH} nested parentheses")
     try:
         with _PARSE_LOCK:
             tree = _PARSER.parse(text)
@@ -90,13 +98,38 @@ def compile_filter(text: str, fields: Mapping[str, Field], tz: ZoneInfo) -> Colu
         raise invalid(_syntax_message(exc, text)) from None
     except LarkError as exc:  # pragma: no cover - lark raises UnexpectedInput for every input error
         raise invalid(str(exc).splitlines()[0]) from None
+    _check_size(tree)
     return _Compiler(fields, tz).node(tree)
 
 
+def _check_size(tree: Tree[Token]) -> None:
+    """Refuse a parse tree with more conditions or `in` values than the limits, before any SQL is built.
+
+    Iterative, so the walk itself has no recursion to exhaust whatever the shape of the tree.
+    """
+    conditions = values = 0
+    stack: list[Tree[Token] | Token] = [tree]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Tree):
+            continue
+        if node.data in ("or_expr", "and_expr"):
+            stack.extend(node.children)
+            continue
+        conditions += 1
+        if node.data == "in_list":
+            values += len(node.children) - 1
+        if conditions > MAX_CONDITIONS:
+            raise invalid(f"more than {MAX_CONDITIONS} conditions")
+        if values > MAX_IN_VALUES:
+            raise invalid(f"more than {MAX_IN_VALUES} values in 'in' lists")
+
+
 def _nesting(text: str) -> int:
-    """Upper bound of parenthesis depth (quotes ignored: it only guards the recursion of the compiler)."""
+    """Parenthesis depth outside quoted strings (it guards the recursion of the compiler; a search for a name
+    full of parentheses is not nested)."""
     depth = deepest = 0
-    for ch in text:
+    for ch in _QUOTED.sub("''", text):
         if ch == "(":
             depth += 1
             deepest = max(deepest, depth)
@@ -175,9 +208,13 @@ class _Compiler:
                 raise _operator_error(op, name)
             return field.column == _string(name, value).casefold()  # type: ignore[no-any-return]
         day = _date(name, value)
-        if field.kind == "date":
-            return _date_compare(field.column, op, day, day + dt.timedelta(days=1))
-        return _date_compare(field.column, op, self.day_start(day), self.day_start(day + dt.timedelta(days=1)))
+        try:
+            if field.kind == "date":
+                return _date_compare(field.column, op, day, day + dt.timedelta(days=1))
+            return _date_compare(field.column, op, self.day_start(day), self.day_start(day + dt.timedelta(days=1)))
+        except OverflowError:
+            # The day after 31.12.9999, or a local midnight of year 1 or 9999 that falls outside it in UTC.
+            raise invalid(f"date {value} is out of range for '{name}' at column {value.column}") from None
 
     def day_start(self, day: dt.date) -> dt.datetime:
         """Local midnight of `day` in the account zone, as the naive UTC timestamp the rows are stored in."""

@@ -22,9 +22,9 @@ from localsection.api.params import is_digits
 from localsection.errors import AuthError
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, tokens
-from localsection.passwords import hash_password, verify_password
+from localsection.passwords import verify_password
 from localsection.state import AppState
-from localsection.web import pages, session, throttle
+from localsection.web import clientaddr, pages, session, throttle
 from localsection.web.session import WebSession
 
 SCOPE_TEXT = {
@@ -38,8 +38,6 @@ SCOPE_TEXT = {
     "contacts_read": "see contacts", "contacts_write": "create contacts",
     "administrative": "manage webhooks and everyone's timers (owners and account admins only)",
 }
-# Compared against a real hash when the e-mail is unknown, so both answers take as long.
-_DUMMY_HASH = hash_password("localsection-timing-equaliser")
 _SPLIT = re.compile(r"[,\s]+")
 _MAX_FORM = 16 * 1024
 
@@ -209,8 +207,8 @@ class AuthorizePages:
         form = {k: str(v) for k, v in (await request.form()).items()}
         next_query = form.get("next", "").lstrip("?").replace("\r", "").replace("\n", "")
         current = self._current(request)
-        ip = request.client.host if request.client else ""
-        result = await run_in_threadpool(self._login, request, form, next_query, current, ip)
+        address = clientaddr.client_address(request, self.state.settings)
+        result = await run_in_threadpool(self._login, request, form, next_query, current, address)
         if isinstance(result, float):
             # Hold the failed answer back without tying up a worker thread.
             delay, response = result, await run_in_threadpool(self._retry_login, request, form, next_query,
@@ -220,7 +218,7 @@ class AuthorizePages:
         return result
 
     def _login(self, request: Request, form: dict[str, str], next_query: str, current: WebSession | None,
-               ip: str) -> Response | float:
+               address: str) -> Response | float:
         host = request.headers.get("host", "")
         email = form.get("email", "").strip().lower()
         with self.state.db.session(write=False) as db:
@@ -233,21 +231,25 @@ class AuthorizePages:
                 return self._login_page(request, account, "", next_query, None,
                                         error="The form has expired. Please sign in again.", email=email,
                                         status=400)
-            account_key, ip_key = self.throttle.keys(account.id, email, ip)
-            wait = self.throttle.retry_after(account_key, ip_key)
+            attempt = self.throttle.attempt_keys(account.id, email, address)
+            wait = self.throttle.reserve(attempt)
             if wait:
+                minutes = wait // 60 + 1
                 return self._login_page(request, account, "", next_query, current, email=email, status=429,
-                                        error=f"Too many failed sign-in attempts. Try again in {wait // 60 + 1} "
-                                              "minutes.")
-            user = db.scalars(select(User).where(User.account_id == account.id, User.email == email,
-                                                 User.is_active.is_(True))).first() if email else None
-            password = form.get("password", "")
-            if user is None:
-                verify_password(_DUMMY_HASH, password)
-                return self.throttle.failed(account_key, ip_key)
-            if not verify_password(user.password_hash, password):
-                return self.throttle.failed(account_key, ip_key)
-            self.throttle.succeeded(account_key)
+                                        error=f"Too many failed sign-in attempts. Try again in {minutes} "
+                                              f"minute{'s' if minutes > 1 else ''}.")
+            try:
+                user = db.scalars(select(User).where(User.account_id == account.id, User.email == email,
+                                                     User.is_active.is_(True))).first() if email else None
+                # One argon2 verification whoever asks: an unknown e-mail or a member without a password costs
+                # the same as a wrong password (passwords.verify_password).
+                matched = verify_password(user.password_hash if user is not None else None, form.get("password", ""))
+            except BaseException:
+                self.throttle.abandoned(attempt)
+                raise
+            if user is None or not matched:
+                return self.throttle.failed(attempt)
+            self.throttle.succeeded(attempt)
             response = RedirectResponse("/oauth2/authorize?" + next_query, 303)
             session.set_cookie(response, self._secret(), session.new_session(account.id, user.id),
                                self._secure(request))

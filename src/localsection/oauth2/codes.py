@@ -9,7 +9,7 @@ import hmac
 import re
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from localsection import clock
@@ -39,17 +39,22 @@ def issue(db: Session, app: OAuthApp, user: User, scopes: list[str], redirect_ur
 
 
 def redeem(db: Session, app: OAuthApp, raw: str, redirect_uri: str, verifier: str) -> tuple[OAuthCode, User]:
-    """Check and burn a code; a second use revokes every token it produced. Raises OAuthError."""
+    """Burn a code, then check it; raises OAuthError. Any redemption attempt uses the code up, also one that fails
+    a check (wrong redirect URI, PKCE verifier, client): a code that leaked with a wrong guess cannot be tried
+    again with the right one (RFC 9700 §2.1.1). A second use revokes every token the code produced.
+
+    The caller commits even when this raises (the burn and any revocation must stay)."""
     if not raw:
         raise problems.missing("code")
     code = db.scalars(select(OAuthCode).where(OAuthCode.code_hash == digest(raw))).first()
     if code is None:
         raise problems.code_undecryptable()
-    if code.app_id != app.id:
-        raise problems.code_other_client()
-    if code.used_at is not None:
+    if not _burn(db, code.id):
+        # Used before, or a concurrent request took it first: this is the second use.
         _revoke_issued(db, code)
         raise problems.code_revoked()
+    if code.app_id != app.id:
+        raise problems.code_other_client()
     if code.expires_at <= clock.now():
         raise problems.code_expired()
     if not hmac.compare_digest(redirect_uri.encode(), code.redirect_uri.encode()):
@@ -58,13 +63,23 @@ def redeem(db: Session, app: OAuthApp, raw: str, redirect_uri: str, verifier: st
     user = db.get(User, code.user_id)
     if user is None or not user.is_active or user.account_id != app.account_id:
         raise problems.code_revoked()
-    burnt = db.execute(update(OAuthCode).where(OAuthCode.id == code.id, OAuthCode.used_at.is_(None))
-                       .values(used_at=clock.now()))
-    if getattr(burnt, "rowcount", 0) != 1:
-        # A concurrent request redeemed it first: this is the second use.
-        _revoke_issued(db, code)
-        raise problems.code_revoked()
     return code, user
+
+
+def burn(db: Session, raw: str) -> None:
+    """Use a code up without redeeming it (a redemption attempt whose client failed to authenticate)."""
+    if raw:
+        _burn_where(db, OAuthCode.code_hash == digest(raw))
+
+
+def _burn(db: Session, code_id: int) -> bool:
+    """Mark the code used; False when it already was (one UPDATE, so two concurrent requests cannot both win)."""
+    return _burn_where(db, OAuthCode.id == code_id)
+
+
+def _burn_where(db: Session, cond: ColumnElement[bool]) -> bool:
+    burnt = db.execute(update(OAuthCode).where(cond, OAuthCode.used_at.is_(None)).values(used_at=clock.now()))
+    return getattr(burnt, "rowcount", 0) == 1
 
 
 def _check_pkce(challenge: str, verifier: str) -> None:
@@ -80,4 +95,8 @@ def _check_pkce(challenge: str, verifier: str) -> None:
 
 
 def _revoke_issued(db: Session, code: OAuthCode) -> None:
+    """Revoke every token the code produced. The code row is locked first (PostgreSQL), so concurrent replays
+    revoke one after the other and each sees what the previous one put on the revocation list (they raced to
+    insert the same access token id: a unique violation, a 500)."""
+    db.execute(select(OAuthCode.id).where(OAuthCode.id == code.id).with_for_update())
     apps.revoke_refresh_rows(db, [OAuthRefreshToken.code_id == code.id])

@@ -124,7 +124,12 @@ class TokenEndpoint:
         grant_type = params.get("grant_type") or self.default_grant
         if grant_type not in ("authorization_code", "refresh_token"):
             raise problems.unsupported_grant()
-        app = authenticate_client(db, params)
+        try:
+            app = authenticate_client(db, params)
+        except OAuthError:
+            if grant_type == "authorization_code":
+                codes.burn(db, params.get("code", ""))  # any redemption attempt uses the code up (codes.redeem)
+            raise
         account = db.get(Account, app.account_id)
         assert account is not None
         url = account_url(self.state, db, account, scheme, host)
