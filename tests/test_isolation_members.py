@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from localsection.api.auth import default_account
+from localsection.accounts import default_account
 from tests.helpers import ADMIN_PATH, USER_PATH, Api
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from localsection import clock, webhooks
+from localsection import clock, housekeeping
 from localsection.models import Account, OAuthCode, OAuthRefreshToken, RevokedToken, User
 from localsection.oauth2 import apps, codes
 from tests.helpers import Api
@@ -33,7 +33,7 @@ def test_housekeeping_drops_expired_codes_refresh_tokens_and_revocations_but_kee
                                     expires_at=expires))
             s.add(RevokedToken(jti=f"{name}-{api.account}", expires_at=expires))
         app_id = app.id
-    webhooks.housekeeping(api.state.db, api.state.settings)
+    housekeeping.run(api.state.db, api.state.settings)
     assert _count(api, OAuthCode, app_id) == 1
     assert _count(api, OAuthRefreshToken, app_id) == 1
     with api.state.db.session(write=False) as s:

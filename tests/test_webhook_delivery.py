@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from localsection import clock, events, webhooks
+from localsection import clock, events, housekeeping, webhooks
 from localsection.cli import app as cli_app
 from localsection.config import Settings
 from localsection.models import DeliveryAttempt, OutboxItem, Webhook
@@ -220,11 +220,11 @@ def test_events_of_a_paused_webhook_expire_after_the_retention_period(api: Api, 
         assert row is not None
         row.status = "paused"
     record(api, "post", "task", 1, project)
-    webhooks.housekeeping(api.state.db, api.state.settings)
+    housekeeping.run(api.state.db, api.state.settings)
     assert _states(api, hook_id) == ["pending"]  # kept while within the retention period
     clock.shift(31 * 86400)
     try:
-        webhooks.housekeeping(api.state.db, api.state.settings)
+        housekeeping.run(api.state.db, api.state.settings)
     finally:
         clock.shift(-31 * 86400)
     assert _states(api, hook_id) == []

@@ -1,15 +1,20 @@
-"""Creating accounts and their owners, rotating API keys, setting passwords (used by the CLI and tests)."""
+"""Accounts: which one a request is addressed to; creating accounts and their owners, rotating API keys,
+setting passwords."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from localsection import clock
+from localsection.config import Settings
+from localsection.db import Prepared, Snapshot
+from localsection.errors import AuthError
 from localsection.models import Account, Team, User, new_user_id
 from localsection.passwords import hash_password, new_api_key, new_password
 
@@ -93,3 +98,62 @@ def set_password(db: Session, account_name: str, email: str, password: str) -> U
     user.password_hash = hash_password(password)
     db.flush()
     return user
+
+
+# -- which account a request is addressed to ------------------------------------------------------------
+
+def account_name_from_host(host: str, settings: Settings) -> str | None:
+    """`<account>.<domain>` -> account; an IP address, `localhost` or the bare domain -> None (default)."""
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.strip("[]").lower().rstrip(".")
+    try:
+        ipaddress.ip_address(hostname)
+        return None
+    except ValueError:
+        pass
+    if hostname in ("localhost", settings.domain, ""):
+        return None
+    suffix = "." + settings.domain
+    if hostname.endswith(suffix):
+        label = hostname[: -len(suffix)]
+        return label or None
+    return None
+
+
+# Built once: constructing a statement (coercions, annotations, cache key) cost more than running it. One
+# round trip gives the account and its owner; the owner is the caller of every admin-key request. Read as plain
+# Core rows into session-less snapshots: loading them through the ORM cost three times more.
+_ACCOUNTS = Snapshot(Account)
+_USERS = Snapshot(User)
+_WITH_OWNER = (select(*_ACCOUNTS.columns, *_USERS.columns)
+               .select_from(Account).outerjoin(User, and_(User.id == Account.owner_id,
+                                                           User.account_id == Account.id)))
+_BY_NAME = Prepared(_WITH_OWNER.where(Account.name == bindparam("name")).limit(1))
+_FIRST = Prepared(_WITH_OWNER.order_by(Account.is_default.desc(), Account.id).limit(1))
+_N_ACCOUNT = len(_ACCOUNTS.columns)
+
+
+def resolve_account(db: Session, host: str, settings: Settings) -> Account:
+    """The account a request is addressed to; unknown -> 404."""
+    return resolve_account_and_owner(db, host, settings)[0]
+
+
+def resolve_account_and_owner(db: Session, host: str, settings: Settings) -> tuple[Account, User | None]:
+    """The account a request is addressed to and its owner, in one query; unknown account -> 404.
+
+    Not cached across requests on purpose: a rotated key or a changed owner must take effect at once, in
+    this process and in every other one, and the indexed lookup costs one round trip (docs/performance.md).
+    Both are snapshots (db.Snapshot): read, never changed (an action loads what it changes).
+    """
+    name = account_name_from_host(host, settings) or settings.default_account or None
+    row = _FIRST.first(db) if name is None else _BY_NAME.first(db, {"name": name})
+    if row is None:
+        raise AuthError(404, "Account not found")
+    account = _ACCOUNTS.build(row[:_N_ACCOUNT])
+    return account, (None if row[_N_ACCOUNT] is None else _USERS.build(row[_N_ACCOUNT:]))
+
+
+def default_account(db: Session, settings: Settings) -> Account | None:
+    if settings.default_account:
+        return db.scalars(select(Account).where(Account.name == settings.default_account)).first()
+    return db.scalars(select(Account).order_by(Account.is_default.desc(), Account.id)).first()

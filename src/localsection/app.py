@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from localsection import webhooks
+from localsection import housekeeping
 from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.limits import BodyLimits
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         # than pooled connections only queue on the pool while fighting for the GIL; on 2 cores that contention
         # cost more than the SQL (docs/performance.md), so run at most one action per pooled connection.
         anyio.to_thread.current_default_thread_limiter().total_tokens = state.db.pool_size
-        worker = webhooks.Worker(state.db, state.settings) if state.settings.run_webhook_worker else None
+        worker = housekeeping.worker(state.db, state.settings) if state.settings.run_webhook_worker else None
         if worker is not None:
             worker.start()
         if freeze_startup_objects:

@@ -18,8 +18,8 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from sqlalchemy import ColumnElement, and_, false, or_
 
-from localsection.api.params import is_digits
 from localsection.errors import ApiError
+from localsection.formats import is_digits
 
 Kind = Literal["int", "str", "date", "datetime"]
 

@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -40,12 +40,10 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from localsection import access, clock
-from localsection import files as file_store
 from localsection.config import Settings
 from localsection.ctx import Ctx
 from localsection.db import POOL_SIZE, Database
 from localsection.models import Account, DeliveryAttempt, Event, OutboxItem, User, Webhook
-from localsection.oauth2 import refresh as oauth_refresh
 from localsection.render.events import for_viewer, render_events, with_webhook_page
 
 log = logging.getLogger("localsection.webhooks")
@@ -541,9 +539,8 @@ def enable(db: Database, webhook_id: int) -> bool:
         return True
 
 
-def housekeeping(db: Database, settings: Settings) -> None:
-    """Expire pending events and drop finished rows and attempt logs older than the retention period;
-    sweep unused uploads and expired OAuth2 codes and tokens (run periodically by the worker).
+def purge_outbox(db: Database, settings: Settings) -> None:
+    """Expire pending events and drop finished rows and attempt logs older than the retention period.
 
     A row's next_attempt_at is never earlier than its event, and for a paused webhook it is the time of
     the last attempt: events are kept for the retention period after the webhook stopped trying.
@@ -555,10 +552,6 @@ def housekeeping(db: Database, settings: Settings) -> None:
         s.execute(delete(OutboxItem).where(OutboxItem.state.in_(("delivered", "expired")),
                                            OutboxItem.next_attempt_at < cutoff))
         s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.attempted_at < cutoff))
-    with db.session(write=True) as s:
-        file_store.sweep(s, settings, clock.now())
-    with db.session(write=True) as s:
-        oauth_refresh.purge_expired(s, clock.now())
 
 
 # -- the worker ------------------------------------------------------------------------------------
@@ -573,9 +566,11 @@ class Worker:
     healthy slot for its first attempt only. `run_once`/`drain` deliver round by round (tests, CLI).
     """
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, periodic: Callable[[], None] | None = None) -> None:
+        """`periodic` runs every _HOUSEKEEPING_EVERY seconds in the worker's thread (localsection.housekeeping)."""
         self.db = db
         self.settings = settings
+        self.periodic = periodic
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.slots = max(1, settings.webhook_concurrency)
@@ -650,9 +645,9 @@ class Worker:
             self._wake.clear()
             started, free = 0, 0
             try:
-                if time.monotonic() - self._last_housekeeping > _HOUSEKEEPING_EVERY:
+                if self.periodic is not None and time.monotonic() - self._last_housekeeping > _HOUSEKEEPING_EVERY:
                     self._last_housekeeping = time.monotonic()
-                    housekeeping(self.db, self.settings)
+                    self.periodic()
                 started, free = self.dispatch()
             except Exception:
                 log.exception("webhook worker round failed")

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from localsection import access, errors
+from localsection import access, accounts, errors
 from localsection.api import auth
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
 from localsection.api.params import Params, UploadedPart
@@ -228,7 +228,7 @@ class ApiEndpoint:
         """Authenticate, authorize and run one action inside one transaction."""
         settings = self.state.settings
         with self.state.db.session(write=spec.write, nowait=nowait) as db:
-            account, owner = auth.resolve_account_and_owner(db, headers["host"], settings)
+            account, owner = accounts.resolve_account_and_owner(db, headers["host"], settings)
             if self.kind == "admin":
                 if headers["authorization"].lower().startswith("bearer "):
                     raise errors.hash_invalid()

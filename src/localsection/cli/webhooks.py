@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from localsection import webhooks
+from localsection import housekeeping, webhooks
 from localsection.cli.common import open_db
 from localsection.models import Account, DeliveryAttempt, OutboxItem, Webhook
 
@@ -77,7 +77,7 @@ def delivery_log(webhook_id: int = typer.Argument(..., metavar="ID"),
 def worker() -> None:
     """Run the webhook delivery worker in the foreground (several may run against one PostgreSQL)."""
     db = open_db(wait=True)
-    w = webhooks.Worker(db, db.settings)
+    w = housekeeping.worker(db, db.settings)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         w.stopping.set()

@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from localsection.api import auth
-from localsection.api.params import is_digits
+from localsection import accounts
 from localsection.errors import AuthError
+from localsection.formats import is_digits
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, tokens
 from localsection.passwords import verify_password
@@ -153,7 +153,7 @@ class AuthorizePages:
         host = request.headers.get("host", "")
         with self.state.db.session(write=request.method == "POST") as db:
             try:
-                account = auth.resolve_account(db, host, self.state.settings)
+                account = accounts.resolve_account(db, host, self.state.settings)
             except AuthError:
                 raise PageError("Unknown account", "No account is served at this address.", 404) from None
             req = validate(db, account, query)
@@ -223,7 +223,7 @@ class AuthorizePages:
         email = form.get("email", "").strip().lower()
         with self.state.db.session(write=False) as db:
             try:
-                account = auth.resolve_account(db, host, self.state.settings)
+                account = accounts.resolve_account(db, host, self.state.settings)
             except AuthError:
                 return pages.error_page("Unknown account", "No account is served at this address.", 404)
             if current is None or current.account_id != account.id or \
@@ -258,6 +258,6 @@ class AuthorizePages:
     def _retry_login(self, request: Request, form: dict[str, str], next_query: str,
                      current: WebSession | None) -> Response:
         with self.state.db.session(write=False) as db:
-            account = auth.resolve_account(db, request.headers.get("host", ""), self.state.settings)
+            account = accounts.resolve_account(db, request.headers.get("host", ""), self.state.settings)
             return self._login_page(request, account, "", next_query, current, status=401,
                                     error="Wrong e-mail or password.", email=form.get("email", "").strip())

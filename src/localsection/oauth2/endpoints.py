@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from localsection.api import auth
+from localsection import accounts
 from localsection.errors import AuthError
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, problems, refresh, tokens
@@ -85,11 +85,11 @@ def account_url(state: AppState, db: Session, account: Account, scheme: str, hos
     else `<scheme>://<account>.<domain>[:port]`."""
     if state.settings.public_url:
         return state.base_url(account.name, scheme, host)
-    name = auth.account_name_from_host(host, state.settings)
+    name = accounts.account_name_from_host(host, state.settings)
     if name == account.name:
         return f"{scheme}://{host}"
     if name is None:
-        default = auth.default_account(db, state.settings)
+        default = accounts.default_account(db, state.settings)
         if default is not None and default.id == account.id:
             return f"{scheme}://{host}"
     port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
