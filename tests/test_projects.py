@@ -527,7 +527,7 @@ def test_a_legacy_page_parameter_selects_the_project(api: Api) -> None:
 
 def test_a_folder_created_concurrently_under_the_same_title_is_returned_not_an_error(
         api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from localsection.actions import projects
+    from localsection.domain import projects
 
     first = api.ok("add_project_group", title="Race")
     real = projects._find_folder

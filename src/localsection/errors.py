@@ -89,3 +89,30 @@ def access_denied(details: str) -> ApiError:
 def too_many(cap: int) -> ApiError:
     """The record cap (§9.1): `{"status":"error","message":"Too many tasks (10000 max)"}`, no status_code (§1.6)."""
     return ApiError(None, f"Too many tasks ({cap} max)")
+
+
+# -- projects, members and tags --
+
+def project_already_closed() -> ApiError:
+    return ApiError(12, "Project is already closed")
+
+
+def project_already_active() -> ApiError:
+    return ApiError(12, "Project is already active")
+
+
+def title_too_long(details: str) -> ApiError:
+    return ApiError(11, "Title is too long", details)
+
+
+def group_invalid(title: str) -> ApiError:
+    """An unknown team (user group) title."""
+    return ApiError(11, "Group is invalid", title)
+
+
+def tag_invalid(ref: str) -> ApiError:
+    return ApiError(16, "Tag is invalid", ref)
+
+
+def tag_group_invalid(ref: str) -> ApiError:
+    return ApiError(16, "Tag group is invalid", ref)

@@ -36,7 +36,7 @@ def resolve(ctx: Ctx, applies_to: str, refs: list[str]) -> list[Tag]:
             matches = by_title.get(key.lower(), [])
             tag = matches[0] if len(matches) == 1 else None
         if tag is None:
-            raise errors.ApiError(16, "Tag is invalid", key)
+            raise errors.tag_invalid(key)
         if tag not in out:
             out.append(tag)
     return out
