@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from localsection import access, errors, events, render
 from localsection import files as file_store
+from localsection.actions.files import attachments
 from localsection.actions.tasks import page_of
 from localsection.api.params import Params
 from localsection.api.registry import action
@@ -82,7 +83,8 @@ def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
     c = plain(Comment, {"id": _INSERT_COMMENT.all(ctx.db, values)[0][0], **values})
     if allowed:
         ctx.db.execute(insert(CommentVisibility), [{"comment_id": c.id, "user_id": u.id} for u in allowed])
-    file_store.attach(ctx, p, project_id=task.project_id, task_id=task.id, comment_id=c.id)
+    file_store.attach(ctx, attachments(p), author=author, project_id=task.project_id, task_id=task.id,
+                      comment_id=c.id)
     users = {u.id: u for u in [author, *mentioned]}
     page = page_of(task)
     events.record(ctx, "post", "comment", c.id, page, task.project_id,

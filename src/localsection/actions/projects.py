@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from localsection import access, errors, events, files, render, tagging
+from localsection.actions.files import attachments
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
@@ -305,7 +306,7 @@ def post_project(ctx: Ctx, p: Params) -> dict[str, Any]:
     ctx.db.flush()
     _apply(ctx, row, ch, p)
     _set_members(ctx, row.id, {user_from.id})
-    files.attach(ctx, p, project_id=row.id)
+    files.attach(ctx, attachments(p), author=user_from, project_id=row.id)
     snap = _snapshot(ctx, row)
     new = {"title": snap["title"], **{key: snap[key] for key in _given_fields(p) if snap[key] not in ("", {}, [])}}
     events.record(ctx, "post", "project", row.id, render.project_page(row.id), row.id, new=new,

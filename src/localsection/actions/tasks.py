@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from starlette.responses import Response
 
 from localsection import access, errors, events, files, render, tagging
+from localsection.actions.files import attachments
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.api.streaming import ok_data_stream
@@ -240,7 +241,7 @@ def post_task(ctx: Ctx, p: Params) -> dict[str, Any]:
     _link_users(ctx, task.id, TaskVisibility, hidden)
     _link_users(ctx, task.id, TaskSubscriber, subscribers)
     _, tag_map = tagging.change(ctx, "task", task.id, tags, [], replace=True)
-    files.attach(ctx, p, project_id=project.id, task_id=task.id)
+    files.attach(ctx, attachments(p), author=author, project_id=project.id, task_id=task.id)
     events.record(ctx, "post", "task", task.id, page_of(task), project.id,
                   new=_created_fields(ctx, p, task, tag_map, mentioned), actor_id=author.id)
     return render.ok_data(render_task(ctx, task, p.extra()))
