@@ -14,7 +14,8 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.filters import Field, compile_filter
 from localsection.models import Task
-from localsection.render.tasks import TEXT_EXTRAS, render_tasks, select_views
+from localsection.read.tasks import TEXT_EXTRAS, select_views
+from localsection.render.tasks import render_tasks
 
 SCOPE_PARAMS = ("filter", "id_project", "id_task", "email_user_from", "email_user_to")
 SEARCH_EXTRAS = frozenset({"text", "html", "files"})

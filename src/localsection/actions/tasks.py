@@ -24,18 +24,11 @@ from localsection.api.streaming import ok_data_stream
 from localsection.ctx import Ctx
 from localsection.formats import parse_priority
 from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibility, User
+from localsection.read.tasks import TEXT_EXTRAS, TaskView, fetch_views, select_views
 from localsection.render import date as fmt_date
 from localsection.render import task_page
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
-from localsection.render.tasks import (
-    TEXT_EXTRAS,
-    TaskView,
-    fetch_views,
-    render_task,
-    render_tasks,
-    select_views,
-    task_text,
-)
+from localsection.render.tasks import render_task, render_tasks, task_text
 
 MAX_DEPTH = 2  # task / subtask / sub-subtask
 # get_all_tasks / get_tasks above this many tasks are streamed, STREAM_CHUNK tasks per read transaction, so memory
