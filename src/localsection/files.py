@@ -66,6 +66,9 @@ class Attachments:
     upload_ids: Sequence[str] = ()
 
 
+NO_FILES = Attachments()
+
+
 @dataclass(frozen=True)
 class Upload:
     """A stored pending upload (`token` is its id for `files`), or a refused one (`token` "", `error` set)."""

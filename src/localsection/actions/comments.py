@@ -10,11 +10,11 @@ from sqlalchemy import insert, select
 from localsection import access, errors, events, render
 from localsection import files as file_store
 from localsection.actions.files import attachments
-from localsection.actions.tasks import page_of
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.db import ids_in, plain, prepared_insert
+from localsection.domain.tasks import page_of
 from localsection.models import Comment, CommentVisibility, StoredFile, User
 from localsection.render import comments as rc
 
