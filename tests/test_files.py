@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from localsection import clock, files
+from localsection import clock, errors, files
+from localsection.actions.files import attachments
 from localsection.api.params import Params, UploadedPart
 from localsection.models import StoredFile
 from tests.factories import make_project
@@ -166,8 +167,8 @@ def test_a_failed_attach_leaves_no_blob_and_no_row_behind(api: Api) -> None:
     p = Params(files=[UploadedPart("attach[0]", "a.bin", "application/octet-stream", io.BytesIO(first), 0),
                       UploadedPart("attach[1]", "b.bin", "application/octet-stream", io.BytesIO(b"x" * 1001), 0)])
     before_blobs, before_rows = blobs_on_disk(api), file_rows(api)
-    with pytest.raises(files.ApiError) as err, api.ctx(settings=settings) as ctx:
-        files.attach(ctx, p, project_id=project)
+    with pytest.raises(errors.ApiError) as err, api.ctx(settings=settings) as ctx:
+        files.attach(ctx, attachments(p), author=ctx.user, project_id=project)
     assert (err.value.code, err.value.details) == (11, "b.bin")
     assert (blobs_on_disk(api), file_rows(api)) == (before_blobs, before_rows)
     assert not list((settings.data_dir / "files" / "tmp").glob("up-*"))
@@ -200,7 +201,7 @@ def test_upload_tokens_expire_after_24_hours(api: Api) -> None:
     clock.shift(-25 * 3600)
     try:
         with api.ctx() as ctx:
-            item = files.upload(ctx, UploadedPart("files[]", "old.txt", "text/plain", io.BytesIO(b"old"), 3))
+            item = files.upload(ctx, UploadedPart("files[]", "old.txt", "text/plain", io.BytesIO(b"old"), 3)).token
     finally:
         clock.shift(25 * 3600)
     assert api.error("post_task", id_project=project, title="Late", files=[item])["message"] == "File not found"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from localsection import clock
-from localsection.actions import tasks as task_actions
+from localsection.domain import tasks as task_actions
 from localsection.models import Comment, ProjectMember, Tag, TagGroup, Task, TaskSubscriber, TaskTag
 from tests.factories import make_project
 from tests.helpers import ADMIN_PATH, Api

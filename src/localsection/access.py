@@ -27,6 +27,7 @@ from localsection.models import (
     Event,
     Project,
     ProjectMember,
+    StoredFile,
     Tag,
     TagGroup,
     Task,
@@ -291,6 +292,28 @@ def cost(ctx: Ctx, cost_id: int | None, *, write: bool = False) -> Cost:
         raise ApiError(4, "Costs not found")
     if write and not is_admin(ctx) and row.user_id != ctx.user.id:
         raise errors.access_denied("author")
+    return row
+
+
+def visible_file(ctx: Ctx, file_id: int | None) -> StoredFile:
+    """The attached file if the caller may see its project / task / comment; else 4 File not found."""
+    if file_id is None:
+        raise errors.required("id_file")
+    row = ctx.db.scalars(select(StoredFile).where(StoredFile.id == file_id,
+                                                  StoredFile.account_id == ctx.account_id)).first()
+    if row is None or row.project_id is None or row.upload_token is not None:
+        raise errors.file_not_found()
+    try:
+        if row.task_id is not None:
+            task(ctx, row.task_id)
+        else:
+            project(ctx, row.project_id)
+    except ApiError:
+        raise errors.file_not_found() from None
+    if row.comment_id is not None:
+        ok = ctx.db.scalars(select(Comment.id).where(Comment.id == row.comment_id, comment_filter(ctx))).first()
+        if ok is None:
+            raise errors.file_not_found()
     return row
 
 

@@ -116,3 +116,43 @@ def tag_invalid(ref: str) -> ApiError:
 
 def tag_group_invalid(ref: str) -> ApiError:
     return ApiError(16, "Tag group is invalid", ref)
+
+
+# -- tasks, search, comments, files --
+
+def task_closed() -> ApiError:
+    """A subtask under a done parent (post_task with id_parent)."""
+    return ApiError(8, "Task is closed")
+
+
+def task_already_closed() -> ApiError:
+    return ApiError(12, "Task is already closed")
+
+
+def task_already_active() -> ApiError:
+    return ApiError(12, "Task is already active")
+
+
+def task_has_children() -> ApiError:
+    return ApiError(13, "Task has children")
+
+
+def parent_task_done() -> ApiError:
+    return ApiError(14, "Parent task is done")
+
+
+def costs_required() -> ApiError:
+    return ApiError(11, "Costs are required")
+
+
+def one_of_required(fields: str) -> ApiError:
+    """search_tasks without any of its scope parameters."""
+    return ApiError(10, "At least one of fields required", fields)
+
+
+def file_too_large(name: str) -> ApiError:
+    return ApiError(11, "File is too large", name)
+
+
+def file_not_found(details: str | None = None) -> ApiError:
+    return ApiError(4, "File not found", details)

@@ -15,26 +15,22 @@ import re
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-import orjson
 from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.engine import Connection
 
-from localsection import access, errors
-from localsection.api.params import Params, UploadedPart
+from localsection import errors
 from localsection.config import Settings
 from localsection.ctx import Ctx
-from localsection.errors import ApiError
-from localsection.models import Comment, StoredFile
+from localsection.models import Comment, StoredFile, User
 
 UPLOAD_TTL = dt.timedelta(hours=24)
 SWEEP_GRACE_SECONDS = 3600
 _CHUNK = 1024 * 1024
-_ATTACH_FIELD = re.compile(r"^(?:attach(?:\[[^\]]*\])?|files(?:\[\])?)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NEW_BLOBS_KEY = "ls_new_blobs"
 
@@ -47,6 +43,40 @@ class TooLarge(Exception):
 class Blob:
     sha256: str
     size: int
+
+
+class FilePart(Protocol):
+    """One uploaded file as a front end received it (the API's multipart parts are such parts)."""
+
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def file(self) -> BinaryIO: ...
+
+    @property
+    def size(self) -> int: ...  # as declared by the sender; the content is counted again while stored
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """Files to attach to a new object: new file parts and ids of earlier uploads (upload_files)."""
+
+    parts: Sequence[FilePart] = ()
+    upload_ids: Sequence[str] = ()
+
+
+NO_FILES = Attachments()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A stored pending upload (`token` is its id for `files`), or a refused one (`token` "", `error` set)."""
+
+    name: str
+    ext: str
+    token: str = ""
+    error: str | None = None
 
 
 # -- names and errors ----------------------------------------------------------------------------
@@ -67,14 +97,6 @@ def safe_name(raw: str | None) -> str:
 def extension(name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     return ext.lower() if dot and stem else ""
-
-
-def too_large(name: str) -> ApiError:
-    return ApiError(11, "File is too large", name)
-
-
-def not_found(details: str | None = None) -> ApiError:
-    return ApiError(4, "File not found", details)
 
 
 # -- blobs -----------------------------------------------------------------------------------------
@@ -160,67 +182,39 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def upload(ctx: Ctx, part: UploadedPart) -> dict[str, Any]:
-    """Store one upload_files part as a pending upload; the item of §6.2 (id "" + error when refused)."""
+def upload(ctx: Ctx, part: FilePart) -> Upload:
+    """Store one file as a pending upload (§6.2); refused (not raised) when too large."""
     name = safe_name(part.filename)
-    item: dict[str, Any] = {"id": "", "ext": extension(name), "name": name}
+    ext = extension(name)
     if part.size > ctx.settings.max_file_bytes:
-        item["error"] = "File is too large"
-        return item
+        return Upload(name, ext, error="File is too large")
     try:
         blob = _store(ctx, part.file)
     except TooLarge:
-        item["error"] = "File is too large"
-        return item
+        return Upload(name, ext, error="File is too large")
     token = secrets.token_hex(16)
     ctx.db.add(StoredFile(account_id=ctx.account_id, sha256=blob.sha256, size=blob.size, name=name,
                           user_from_id=ctx.user.id, upload_token=_token_hash(token),
                           upload_expires=ctx.now() + UPLOAD_TTL, date_added=ctx.now()))
-    item["id"] = token
-    return item
+    return Upload(name, ext, token)
 
 
-def _upload_refs(p: Params) -> list[str]:
-    """Upload ids from the SDK's `files` list (objects as upload_files returned them, or bare ids)."""
-    raw = p.raw("files")
-    if isinstance(raw, str) and raw.strip().startswith("["):
-        try:
-            raw = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raw = None
-    if not isinstance(raw, list):
-        return []
-    refs: list[str] = []
-    for item in raw:
-        ref = item.get("id") if isinstance(item, dict) else item
-        if ref not in (None, ""):
-            refs.append(str(ref))
-    return refs
-
-
-def attachment_parts(p: Params) -> list[UploadedPart]:
-    """Multipart parts named attach[n] / attach / attach[] / files / files[] (§6.1)."""
-    return [part for part in p.files if _ATTACH_FIELD.match(part.field)]
-
-
-def attach(ctx: Ctx, p: Params, *, project_id: int, task_id: int | None = None,
+def attach(ctx: Ctx, attachments: Attachments, *, author: User, project_id: int, task_id: int | None = None,
            comment_id: int | None = None) -> list[StoredFile]:
-    """Attach the request's multipart files and `files` upload tokens to a project, task or comment.
+    """Attach new file parts and earlier uploads to a project, task or comment, as `author`'s.
 
-    Call inside the creating action's transaction after the object got its id. Refuses with 11 `File is
-    too large` + name or 4 `File not found` + upload id, before anything is stored.
+    Call inside the creating transaction after the object got its id. Refuses with 11 `File is too large` +
+    name or 4 `File not found` + upload id, before anything is stored.
     """
-    parts = attachment_parts(p)
-    refs = _upload_refs(p)
+    parts, refs = list(attachments.parts), list(attachments.upload_ids)
     if not parts and not refs:
         return []
     for part in parts:
         if part.size > ctx.settings.max_file_bytes:
-            raise too_large(safe_name(part.filename))
+            raise errors.file_too_large(safe_name(part.filename))
     pending = _pending_uploads(ctx, refs)
     if comment_id is not None and task_id is None:
         task_id = ctx.db.scalars(select(Comment.task_id).where(Comment.id == comment_id)).first()
-    author = access.author(ctx, p.text("email_user_from"))
     now = ctx.now()
     rows: list[StoredFile] = []
     for part in parts:
@@ -228,7 +222,7 @@ def attach(ctx: Ctx, p: Params, *, project_id: int, task_id: int | None = None,
         try:
             blob = _store(ctx, part.file)
         except TooLarge:
-            raise too_large(name) from None
+            raise errors.file_too_large(name) from None
         row = StoredFile(account_id=ctx.account_id, sha256=blob.sha256, size=blob.size, name=name,
                          user_from_id=author.id, date_added=now)
         ctx.db.add(row)
@@ -255,34 +249,9 @@ def _pending_uploads(ctx: Ctx, refs: list[str]) -> list[StoredFile]:
     for ref, h in hashes.items():
         row = by_hash.get(h)
         if row is None:
-            raise not_found(ref)
+            raise errors.file_not_found(ref)
         out.append(row)
     return out
-
-
-# -- visibility ------------------------------------------------------------------------------------
-
-def visible_file(ctx: Ctx, file_id: int | None) -> StoredFile:
-    """The attached file if the caller may see its project / task / comment; else 4 File not found."""
-    if file_id is None:
-        raise errors.required("id_file")
-    row = ctx.db.scalars(select(StoredFile).where(StoredFile.id == file_id,
-                                                  StoredFile.account_id == ctx.account_id)).first()
-    if row is None or row.project_id is None or row.upload_token is not None:
-        raise not_found()
-    try:
-        if row.task_id is not None:
-            access.task(ctx, row.task_id)
-        else:
-            access.project(ctx, row.project_id)
-    except ApiError:
-        raise not_found() from None
-    if row.comment_id is not None:
-        ok = ctx.db.scalars(select(Comment.id).where(Comment.id == row.comment_id,
-                                                     access.comment_filter(ctx))).first()
-        if ok is None:
-            raise not_found()
-    return row
 
 
 # -- housekeeping ----------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ from localsection.db import Prepared, Snapshot, core, ids_in, prepared_insert
 from localsection.errors import ApiError
 from localsection.filters import Field, compile_filter
 from localsection.models import Cost, Project, Task, Timer, User
+from localsection.read.tasks import fetch_views, select_views
 from localsection.render import costs as rc
 from localsection.render.members import user_ref
-from localsection.render.tasks import fetch_views, render_tasks, select_views
+from localsection.render.tasks import render_tasks
 
 COSTS_FIELDS = {
     "id": Field("int", Cost.task_id),

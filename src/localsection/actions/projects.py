@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 
 from localsection import access, errors, files, render
+from localsection.actions.files import attachments
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import projects
 from localsection.domain.projects import ANYONE, UNSET, Anyone, ProjectChanges, Status, Unset
-from localsection.models import Project
+from localsection.models import Project, User
 from localsection.render import members as rm
 from localsection.render import projects as rp
 
@@ -117,7 +118,9 @@ def post_project(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Create an active project; the author and the manager join its team."""
     access.require_write(ctx)  # a guest or reader is refused before their parameters are read
     row = projects.create_project(ctx, changes=_changes(p, creating=True), author_email=p.text("email_user_from"))
-    files.attach(ctx, p, project_id=row.id)
+    found = attachments(p)
+    if found.parts or found.upload_ids:
+        files.attach(ctx, found, author=ctx.db.get(User, row.user_from_id) or ctx.user, project_id=row.id)
     return _respond(ctx, row, p)
 
 

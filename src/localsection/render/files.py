@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from localsection import access
 from localsection.ctx import Ctx
+from localsection.files import Upload
 from localsection.models import StoredFile, User
 from localsection.render import datetime_min, sid
 from localsection.render.members import user_ref
@@ -32,6 +33,14 @@ def listed_files(ctx: Ctx, rows: Iterable[StoredFile]) -> list[dict[str, Any]]:
     rows = list(rows)
     users = access.users_by_id(ctx.db, ctx.account_id, {r.user_from_id for r in rows})
     return [listed_file(ctx, r, users) for r in rows]
+
+
+def upload_item(u: Upload) -> dict[str, str]:
+    """{id, ext, name[, error]} of upload_files (id "" when refused)."""
+    out = {"id": u.token, "ext": u.ext, "name": u.name}
+    if u.error is not None:
+        out["error"] = u.error
+    return out
 
 
 def task_file(row: StoredFile) -> dict[str, str]:
