@@ -27,9 +27,10 @@ test: $(STAMP) ## Run the suite (all but tests/reliability) on SQLite and, when 
 test-reliability: $(STAMP) ## Run the quick reliability suite (crash, concurrency, fuzz, isolation, rate limit, scale-out)
 	$(BIN)/python -m pytest -n 2 tests/reliability
 
-check: $(STAMP) ## ruff + mypy --strict
+check: $(STAMP) ## ruff + mypy --strict + import-linter (layer contracts in .importlinter)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP) ## Run the benchmark scripts (they print figures, they do not fail; 15-20 min)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -17,13 +17,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from localsection import accounts, bootstrap
+from localsection import accounts, actions, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.dev import sqlalchemy_url, temporary_postgres_database
 from localsection.state import AppState
 from tests.helpers import Api
+
+actions.load_all()  # the registry is filled as create_app fills it; some tests read it before any app exists
 
 # Every test creates accounts whose owners share one password: hash it once (argon2 costs ~0.1-0.5 s a call).
 accounts.hash_password = functools.lru_cache(maxsize=32)(accounts.hash_password)  # type: ignore[assignment]

@@ -340,7 +340,7 @@ def test_update_tags_accepts_form_encoded_query_parameters(api: Api) -> None:
 
 
 def test_object_tags_renders_the_tags_object_without_private_tags_for_clients(api: Api) -> None:
-    from localsection.render.tags import object_tags
+    from localsection.read.tags import object_tags
 
     _group(api, title="Public", type_="label")
     _group(api, title="Secret", type_="label", access="private")

@@ -18,11 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from localsection import housekeeping
+from localsection import actions, housekeeping
 from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.limits import BodyLimits
-from localsection.api.registry import load_actions
 from localsection.config import Settings
 from localsection.oauth2 import tokens
 from localsection.oauth2.routes import oauth_routes
@@ -58,7 +57,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
                freeze_startup_objects: bool = False) -> Starlette:
     """Build the app; the caller migrates the database first (see bootstrap / cli serve)."""
     state = state or AppState(settings or Settings.from_env())
-    load_actions()
+    actions.load_all()
     tokens.signing_key(state.settings)  # a missing or broken configured key fails at start, not mid-request
     admin = ApiEndpoint(state, "admin")
     user = ApiEndpoint(state, "user")

@@ -52,28 +52,10 @@ def action(name: str, *, scope: str | None, write: bool | None = None, user_only
 
 
 def lookup(name: str) -> ActionSpec | None:
-    load_actions()
+    """The action registered as `name` (or an alias); the action modules must be loaded
+    (`localsection.actions.load_all`, which create_app calls)."""
     return _ACTIONS.get(_ALIASES.get(name, name))
 
 
 def all_actions() -> dict[str, ActionSpec]:
-    load_actions()
     return dict(_ACTIONS)
-
-
-_loaded = False
-
-
-def load_actions() -> None:
-    """Import every module under localsection.actions so their decorators run."""
-    global _loaded
-    if _loaded:
-        return
-    import importlib
-    import pkgutil
-
-    import localsection.actions as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{mod.name}")
-    _loaded = True

@@ -32,8 +32,8 @@ from localsection.models import (
     TaskTag,
     User,
 )
-from localsection.render.custom_fields import custom_field_values
-from localsection.render.tags import object_tags
+from localsection.read.custom_fields import FieldValue, field_values
+from localsection.read.tags import object_tags
 
 COMMENTS_SHOWN = 5  # the newest comments a task object carries with extra=comments
 TEXT_EXTRAS = frozenset({"text", "html"})
@@ -121,7 +121,7 @@ class Related:
     comments: dict[int, list[Comment]] = field(default_factory=dict)
     rel_from: dict[int, list[tuple[str, TaskView]]] = field(default_factory=dict)
     rel_to: dict[int, list[tuple[str, TaskView]]] = field(default_factory=dict)
-    custom: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    custom: dict[int, list[FieldValue]] = field(default_factory=dict)
 
 
 
@@ -176,7 +176,7 @@ def _load_bulk(ctx: Ctx, tasks: list[TaskView], extra: Collection[str], rel: Rel
         if "relations" in extra:
             _relations(ctx, ids, rel)
         if "custom_fields" in extra:
-            rel.custom = custom_field_values(ctx, "task", ids)
+            rel.custom = field_values(ctx, "task", ids)
     if user_ids:
         rel.users = {u.id: u for u in ctx.db.scalars(
             select(User).where(ids_in(ctx.db, User.id, user_ids), User.account_id == ctx.account_id))}

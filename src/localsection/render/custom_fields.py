@@ -7,16 +7,13 @@ checkbox -> 1/0, user -> user reference {id, email, name}.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
-from localsection import access
 from localsection.ctx import Ctx
-from localsection.models import CustomField, CustomFieldValue
+from localsection.models import CustomField
+from localsection.read.custom_fields import FieldValue, field_values
 from localsection.render import sid
 from localsection.render.members import user_ref
 
@@ -31,33 +28,26 @@ def _number(stored: Any) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def custom_field_values(ctx: Ctx, applies_to: str, object_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
-    """The `custom_fields` list [{id, type, name, value}] of each task ("task") or project ("project").
-
-    One query for all objects (plus one for the users of `user` fields, when there are any). Only fields
-    with a value are listed, in field-id order; objects without values are absent from the result.
-    """
-    if not object_ids:
-        return {}
-    rows = ctx.db.execute(
-        select(CustomFieldValue.object_id, CustomFieldValue.value, CustomField)
-        .join(CustomField, CustomField.id == CustomFieldValue.field_id)
-        .where(CustomField.account_id == ctx.account_id, CustomField.applies_to == applies_to,
-               CustomFieldValue.object_id.in_(set(object_ids)))
-        .order_by(CustomFieldValue.object_id, CustomField.id)
-    ).tuples().all()
-    user_ids = {int(v) for _, v, f in rows if f.type == "user"}
-    users = access.users_by_id(ctx.db, ctx.account_id, user_ids)
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for object_id, stored, f in rows:
+def values(items: list[FieldValue]) -> list[dict[str, Any]]:
+    """The `custom_fields` list [{id, type, name, value}] of one object; a `user` value whose user is gone is
+    left out."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        f = item.field
         if f.type == "user":
-            user = users.get(int(stored))
-            if user is None:
+            if item.user is None:
                 continue
-            value: Any = user_ref(user)
+            value: Any = user_ref(item.user)
         elif f.type == "number":
-            value = _number(stored)
+            value = _number(item.stored)
         else:
-            value = stored
-        out[object_id].append({"id": sid(f.id), "type": f.type, "name": f.name, "value": value})
-    return dict(out)
+            value = item.stored
+        out.append({"id": sid(f.id), "type": f.type, "name": f.name, "value": value})
+    return out
+
+
+def custom_field_values(ctx: Ctx, applies_to: str, object_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
+    """The `custom_fields` list of each task ("task") or project ("project") that has values, by object id."""
+    rows = field_values(ctx, applies_to, object_ids)
+    shaped = {object_id: values(items) for object_id, items in rows.items()}
+    return {object_id: items for object_id, items in shaped.items() if items}

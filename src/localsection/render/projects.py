@@ -18,11 +18,11 @@ from localsection.models import (
     Team,
     User,
 )
+from localsection.read.tags import object_tags
 from localsection.render import date, datetime_min, number, project_page, put, sid
 from localsection.render.comments import compose_html
 from localsection.render.custom_fields import custom_field_values
 from localsection.render.members import NOONE_MANAGER, user_ref
-from localsection.render.tags import object_tags
 
 # The 14 restriction flags of post_project / update_project, in the order of the PM examples.
 OPTION_KEYS = (

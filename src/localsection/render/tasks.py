@@ -15,6 +15,7 @@ from localsection.models import User
 from localsection.read.tasks import LIST_EXTRAS, Related, TaskLike, TaskView, as_view, related
 from localsection.render import comments as rc
 from localsection.render import date, datetime_min, number, project_ref, put, task_page, task_ref
+from localsection.render.custom_fields import values as custom_values
 from localsection.render.files import task_file
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
 
@@ -106,7 +107,7 @@ def _task_obj(env: _Env, t: TaskView, *, with_parent: bool, child: list[dict[str
         _extras(env, t, page, out)
     put(out, "child", child)
     if "custom_fields" in env.extra:
-        out["custom_fields"] = rel.custom.get(t.id, [])
+        out["custom_fields"] = custom_values(rel.custom.get(t.id, []))
     return out
 
 
