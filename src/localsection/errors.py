@@ -89,3 +89,53 @@ def access_denied(details: str) -> ApiError:
 def too_many(cap: int) -> ApiError:
     """The record cap (§9.1): `{"status":"error","message":"Too many tasks (10000 max)"}`, no status_code (§1.6)."""
     return ApiError(None, f"Too many tasks ({cap} max)")
+
+
+# -- costs, timers, custom fields, schedules, events, webhooks --
+
+def invalid_id(field: str) -> ApiError:
+    return ApiError(11, "Invalid id", field)
+
+
+def invalid_number(field: str) -> ApiError:
+    return ApiError(11, "Invalid number", field)
+
+
+def invalid_time(field: str) -> ApiError:
+    return ApiError(11, "Invalid time", field)
+
+
+def costs_not_found() -> ApiError:
+    return ApiError(4, "Costs not found")
+
+
+def costs_timer_only() -> ApiError:
+    return ApiError(11, "Costs can be added from timer only")
+
+
+def costs_today_only() -> ApiError:
+    return ApiError(11, "Costs can be added for today only")
+
+
+def timer_already_started() -> ApiError:
+    return ApiError(6, "Timer is already started")
+
+
+def timer_not_found() -> ApiError:
+    return ApiError(7, "Timer not found")
+
+
+def timer_not_started() -> ApiError:
+    return ApiError(7, "Timer is not started")
+
+
+def webhook_probe_failed(url: str) -> ApiError:
+    return ApiError(11, "Url should respond 200 HTTP_CODE and JSON {status:OK}", url)
+
+
+def webhook_events_invalid(names: str) -> ApiError:
+    return ApiError(11, "Invalid events", names)
+
+
+def webhook_not_found() -> ApiError:
+    return ApiError(10, "WebHook not found")
