@@ -74,8 +74,11 @@ def users_schedule(ctx: Ctx, *, user_refs: Sequence[str] = (), start: dt.date | 
         days[row.user_id][row.day] = row.kind
     users = access.users_by_id(ctx.db, ctx.account_id, set(days))
     teams = {t.id: t for t in ctx.db.scalars(select(Team).where(Team.account_id == ctx.account_id))}
-    return [UserSchedule(users[uid], teams.get(users[uid].team_id) if users[uid].team_id else None, days[uid])
-            for uid in sorted(days)]
+    out = []
+    for uid in sorted(days):
+        user = users[uid]
+        out.append(UserSchedule(user, teams.get(user.team_id) if user.team_id else None, days[uid]))
+    return out
 
 
 def check_schedule_changes(ctx: Ctx, *, data: Mapping[str, Any]) -> Changes:
