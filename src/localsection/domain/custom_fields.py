@@ -86,11 +86,12 @@ def set_value(ctx: Ctx, *, field_id: int, object_id: int, value: str) -> Any:
     model = Task if field.applies_to == "task" else Project
     if db.scalars(select(model.id).where(model.id == object_id, model.account_id == account_id)).first() is None:
         raise CustomFieldError(f"no {field.applies_to} {object_id} in this account")
+    # Checked before the old value goes, so a refused value leaves the stored one in place.
+    stored = None if value.strip() == "" else _parse_value(ctx, field, value.strip())
     db.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id == field.id,
                                               CustomFieldValue.object_id == object_id))
-    if value.strip() == "":
+    if stored is None:
         return None
-    stored = _parse_value(ctx, field, value.strip())
     db.add(CustomFieldValue(field_id=field.id, object_id=object_id, value=stored))
     db.flush()
     return stored
