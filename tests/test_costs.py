@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from localsection.actions.costs import parse_money, parse_time, timer_minutes
 from localsection.api.params import Params
+from localsection.domain.costs import parse_money, parse_time
+from localsection.domain.timers import timer_minutes
 from localsection.errors import ApiError
 from localsection.models import Account, Cost, Project, User
 from tests.factories import make_project, make_task

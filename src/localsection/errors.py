@@ -156,3 +156,53 @@ def file_too_large(name: str) -> ApiError:
 
 def file_not_found(details: str | None = None) -> ApiError:
     return ApiError(4, "File not found", details)
+
+
+# -- costs, timers, custom fields, schedules, events, webhooks --
+
+def invalid_id(field: str) -> ApiError:
+    return ApiError(11, "Invalid id", field)
+
+
+def invalid_number(field: str) -> ApiError:
+    return ApiError(11, "Invalid number", field)
+
+
+def invalid_time(field: str) -> ApiError:
+    return ApiError(11, "Invalid time", field)
+
+
+def costs_not_found() -> ApiError:
+    return ApiError(4, "Costs not found")
+
+
+def costs_timer_only() -> ApiError:
+    return ApiError(11, "Costs can be added from timer only")
+
+
+def costs_today_only() -> ApiError:
+    return ApiError(11, "Costs can be added for today only")
+
+
+def timer_already_started() -> ApiError:
+    return ApiError(6, "Timer is already started")
+
+
+def timer_not_found() -> ApiError:
+    return ApiError(7, "Timer not found")
+
+
+def timer_not_started() -> ApiError:
+    return ApiError(7, "Timer is not started")
+
+
+def webhook_probe_failed(url: str) -> ApiError:
+    return ApiError(11, "Url should respond 200 HTTP_CODE and JSON {status:OK}", url)
+
+
+def webhook_events_invalid(names: str) -> ApiError:
+    return ApiError(11, "Invalid events", names)
+
+
+def webhook_not_found() -> ApiError:
+    return ApiError(10, "WebHook not found")

@@ -1,143 +1,62 @@
-"""Custom fields of tasks and projects: the two list actions, and the definition/value rules the CLI uses.
+"""get_task_custom_fields / get_project_custom_fields: the API adapters of domain.custom_fields.
 
-Definitions are made per account by the operator (`localsection custom-fields create`); the API only lists
-them (get_task_custom_fields / get_project_custom_fields) and shows values with `extra=custom_fields`
-(render.custom_fields.custom_field_values).
+The definition/value rules live in domain.custom_fields. `create_field`, `list_fields` and `set_value` here keep
+their old (session, account id) signatures for the CLI until it calls the domain functions with a context.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from localsection import errors, render
+from localsection import render
 from localsection.api.params import Params
 from localsection.api.registry import action
+from localsection.config import Settings
 from localsection.ctx import Ctx
-from localsection.db import Prepared, Snapshot
-from localsection.formats import is_digits, parse_date, parse_decimal
-from localsection.models import CustomField, CustomFieldValue, Project, Task, User
+from localsection.domain import custom_fields
+from localsection.domain.custom_fields import APPLIES_TO, TYPES, CustomFieldError
+from localsection.models import Account, CustomField
 from localsection.render import custom_fields as rcf
 
-TYPES = ("text", "number", "date", "select", "multiselect", "checkbox", "user", "link")
-APPLIES_TO = ("task", "project")
-_CHOICE_TYPES = ("select", "multiselect")
-_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-class CustomFieldError(ValueError):
-    """A definition or value the operator gave is not acceptable (the message says why)."""
-
-
-# Built once (statement construction cost more than the query).
-_FIELDS = Snapshot(CustomField)
-_DEFINITIONS = Prepared(select(*_FIELDS.columns).where(CustomField.account_id == bindparam("account"),
-                                                       CustomField.applies_to == bindparam("applies_to"))
-                        .order_by(CustomField.id))
-
-
-def _definitions(ctx: Ctx, applies_to: str) -> dict[str, Any]:
-    rows = _DEFINITIONS.all(ctx.db, {"account": ctx.account_id, "applies_to": applies_to})
-    return render.ok_data([rcf.definition(_FIELDS.build(f)) for f in rows])
+__all__ = ["APPLIES_TO", "TYPES", "CustomFieldError", "create_field", "list_fields", "set_value"]
 
 
 @action("get_task_custom_fields", scope="tasks_read")
 def get_task_custom_fields(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Custom field definitions of tasks."""
-    return _definitions(ctx, "task")
+    return render.ok_data([rcf.definition(f) for f in custom_fields.definitions(ctx, applies_to="task")])
 
 
 @action("get_project_custom_fields", scope="projects_read")
 def get_project_custom_fields(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Custom field definitions of projects."""
-    return _definitions(ctx, "project")
+    return render.ok_data([rcf.definition(f) for f in custom_fields.definitions(ctx, applies_to="project")])
 
 
-# -- definitions and values (CLI, integrators, tests) ------------------------------------------------
+# -- the old (session, account id) entry points of the CLI ------------------------------------------
+
+def _operator(db: Session, account_id: int) -> Ctx:
+    """The operator's context in an account: the server's own work, which may administer everything."""
+    account = db.get(Account, account_id)
+    if account is None:
+        raise CustomFieldError(f"no account {account_id}")
+    return Ctx.system(db, Settings(), account)
+
 
 def create_field(db: Session, account_id: int, applies_to: str, name: str, type_: str, descr: str = "",
                  options: list[str] | None = None) -> CustomField:
-    """Define a field; choices are required for select/multiselect and refused for the other types."""
-    if applies_to not in APPLIES_TO:
-        raise CustomFieldError(f"--for must be one of: {', '.join(APPLIES_TO)} (got {applies_to!r})")
-    if type_ not in TYPES:
-        raise CustomFieldError(f"--type must be one of: {', '.join(TYPES)} (got {type_!r})")
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise CustomFieldError("--name must be 1 to 255 characters")
-    choices = list(dict.fromkeys(o.strip() for o in options or [] if o.strip()))
-    if type_ in _CHOICE_TYPES and not choices:
-        raise CustomFieldError(f"a {type_} field needs at least one --option")
-    if type_ not in _CHOICE_TYPES and choices:
-        raise CustomFieldError(f"--option is only for select and multiselect fields, not {type_}")
-    field = CustomField(account_id=account_id, applies_to=applies_to, name=name, type=type_, descr=descr,
-                        options=choices)
-    db.add(field)
-    db.flush()
-    return field
+    """domain.custom_fields.create_field as the operator."""
+    return custom_fields.create_field(_operator(db, account_id), applies_to=applies_to, name=name, type_=type_,
+                                      descr=descr, options=options or [])
 
 
 def list_fields(db: Session, account_id: int) -> list[CustomField]:
-    return list(db.scalars(select(CustomField).where(CustomField.account_id == account_id)
-                           .order_by(CustomField.applies_to.desc(), CustomField.id)))
+    """domain.custom_fields.list_fields as the operator."""
+    return custom_fields.list_fields(_operator(db, account_id))
 
 
 def set_value(db: Session, account_id: int, field_id: int, object_id: int, value: str) -> Any:
-    """Store the value of a field on a task/project of the account (empty clears it); returns what is stored."""
-    field = db.scalars(select(CustomField).where(CustomField.id == field_id,
-                                                 CustomField.account_id == account_id)).first()
-    if field is None:
-        raise CustomFieldError(f"no custom field {field_id} in this account")
-    model = Task if field.applies_to == "task" else Project
-    if db.scalars(select(model.id).where(model.id == object_id, model.account_id == account_id)).first() is None:
-        raise CustomFieldError(f"no {field.applies_to} {object_id} in this account")
-    db.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id == field.id,
-                                              CustomFieldValue.object_id == object_id))
-    if value.strip() == "":
-        return None
-    stored = _parse_value(db, account_id, field, value.strip())
-    db.add(CustomFieldValue(field_id=field.id, object_id=object_id, value=stored))
-    db.flush()
-    return stored
-
-
-def _parse_value(db: Session, account_id: int, field: CustomField, value: str) -> Any:
-    """Check a value against the field type and return its stored JSON form."""
-    kind = field.type
-    try:
-        if kind == "number":
-            return format(parse_decimal(value, field.name).normalize(), "f")
-        if kind == "date":
-            return render.date(parse_date(value, field.name))
-    except errors.ApiError:
-        raise CustomFieldError(f"{value!r} is not a valid {kind}") from None
-    if kind in _CHOICE_TYPES:
-        picked = [value] if kind == "select" else list(dict.fromkeys(v.strip() for v in value.split(",")
-                                                                     if v.strip()))
-        unknown = [v for v in picked if v not in field.options]
-        if unknown:
-            raise CustomFieldError(f"{unknown[0]!r} is not an option of {field.name} "
-                                   f"(options: {', '.join(field.options)})")
-        return picked[0] if kind == "select" else picked
-    if kind == "checkbox":
-        if value.lower() not in _TRUE + _FALSE:
-            raise CustomFieldError(f"{value!r} is not a checkbox value (1/0, true/false)")
-        return 1 if value.lower() in _TRUE else 0
-    if kind == "user":
-        return _user_id(db, account_id, value)
-    if kind == "link" and not _URL.match(value):
-        raise CustomFieldError(f"{value!r} is not an http(s) link")
-    return value
-
-
-def _user_id(db: Session, account_id: int, ref: str) -> int:
-    cond = User.id == int(ref) if is_digits(ref) and len(ref) < 19 else User.email == ref.lower()
-    user = db.scalars(select(User).where(User.account_id == account_id, User.is_active.is_(True), cond)).first()
-    if user is None:
-        raise CustomFieldError(f"no active user {ref!r} in this account")
-    return user.id
+    """domain.custom_fields.set_value as the operator."""
+    return custom_fields.set_value(_operator(db, account_id), field_id=field_id, object_id=object_id, value=value)

@@ -1,4 +1,4 @@
-"""The events log: get_events (PROTOCOL.md §8)."""
+"""The events log: get_events (PROTOCOL.md §8), the API adapter of domain.events."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import select
-
-from localsection import access, errors, render
+from localsection import errors, render
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.models import Event
+from localsection.domain import events
 from localsection.render.events import render_events
 
 _PERIOD = re.compile(r"^([1-9][0-9]*)(m|h|d)$")
@@ -34,10 +32,6 @@ def parse_period(value: str | None) -> dt.timedelta:
 @action("get_events", scope="projects_read", threaded=True)
 def get_events(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Events of the last `period`, oldest first, optionally of one project; only what the caller may see."""
-    since = ctx.now() - parse_period(p.text("period"))
-    query = select(Event).where(access.event_filter(ctx), Event.date_added >= since)
-    if p.has("id_project"):
-        project = access.project(ctx, p.id("id_project", errors.project_invalid()))
-        query = query.where(Event.project_id == project.id)
-    rows = ctx.db.scalars(query.order_by(Event.date_added, Event.id))
-    return render.ok_data(render_events(ctx, rows))
+    period = parse_period(p.text("period"))
+    project_id = p.req_id("id_project", errors.project_invalid()) if p.has("id_project") else None
+    return render.ok_data(render_events(ctx, events.recent_events(ctx, period=period, project_id=project_id)))
