@@ -289,7 +289,7 @@ def cost(ctx: Ctx, cost_id: int | None, *, write: bool = False) -> Cost:
     q = select(Cost).where(Cost.id == cost_id, cost_filter(ctx))
     row = ctx.db.scalars(q.with_for_update(of=Cost) if write else q).first()
     if row is None:
-        raise ApiError(4, "Costs not found")
+        raise errors.costs_not_found()
     if write and not is_admin(ctx) and row.user_id != ctx.user.id:
         raise errors.access_denied("author")
     return row

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from localsection import clock
 from localsection.config import Settings
 from localsection.db import Prepared, Snapshot
-from localsection.errors import AuthError
+from localsection.errors import HttpRefusal
 from localsection.models import Account, Team, User, new_user_id
 from localsection.passwords import hash_password, new_api_key, new_password
 
@@ -148,7 +148,7 @@ def resolve_account_and_owner(db: Session, host: str, settings: Settings) -> tup
     name = account_name_from_host(host, settings) or settings.default_account or None
     row = _FIRST.first(db) if name is None else _BY_NAME.first(db, {"name": name})
     if row is None:
-        raise AuthError(404, "Account not found")
+        raise HttpRefusal(404, "Account not found")
     account = _ACCOUNTS.build(row[:_N_ACCOUNT])
     return account, (None if row[_N_ACCOUNT] is None else _USERS.build(row[_N_ACCOUNT:]))
 

@@ -18,6 +18,10 @@ class ApiError(Exception):
         self.details = details
         self.http_status = http_status
 
+    def text(self) -> str:
+        """The message with its details, as a person reads it (CLI lines, form errors)."""
+        return f"{self.message}: {self.details}" if self.details else self.message
+
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": "error"}
         if self.code is not None:
@@ -28,7 +32,7 @@ class ApiError(Exception):
         return out
 
 
-class AuthError(Exception):
+class HttpRefusal(Exception):
     """A transport-level refusal (401/404/405/413/414/429) with a JSON body that every client reads."""
 
     def __init__(self, http_status: int, message: str, headers: dict[str, str] | None = None) -> None:
@@ -50,6 +54,10 @@ def action_invalid(details: str | None = None) -> ApiError:
     return ApiError(0, "Action is invalid", details)
 
 
+def action_required() -> ApiError:
+    return ApiError(1, "Action is required")
+
+
 def hash_invalid() -> ApiError:
     return ApiError(2, "Action hash is missed or invalid")
 
@@ -64,6 +72,11 @@ def project_invalid() -> ApiError:
 
 def task_invalid() -> ApiError:
     return ApiError(5, "Task is invalid")
+
+
+def filter_invalid(reason: str) -> ApiError:
+    """11 Filter is invalid, with a short reason pointing at the problem."""
+    return ApiError(11, "Filter is invalid", reason)
 
 
 def required(field: str) -> ApiError:

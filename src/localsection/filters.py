@@ -18,6 +18,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from sqlalchemy import ColumnElement, and_, false, or_
 
+from localsection import errors
 from localsection.errors import ApiError
 from localsection.formats import is_digits
 
@@ -82,7 +83,7 @@ MAX_IN_VALUES = 1_000  # values in all `in (...)` lists together (each one is a 
 
 def invalid(message: str) -> ApiError:
     """11 Filter is invalid, with a short message pointing at the problem."""
-    return ApiError(11, "Filter is invalid", message)
+    return errors.filter_invalid(message)
 
 
 def compile_filter(text: str, fields: Mapping[str, Field], tz: ZoneInfo) -> ColumnElement[bool]:

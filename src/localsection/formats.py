@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from localsection import errors
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 PRIORITY_WORDS = {"low": 1, "normal": 5, "medium": 5, "high": 10}
 MAX_ID_DIGITS = 18  # fits a signed 64-bit column
 _DATE_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
@@ -42,6 +42,12 @@ def parse_id(value: str, invalid: errors.ApiError) -> int:
 def truthy(value: object) -> bool:
     """Whether a flag is on: 1/true/yes/on in any case (JSON true arrives as "1"); anything else is off."""
     return str(value).strip().lower() in TRUE_WORDS
+
+
+def parse_flag(value: str) -> bool | None:
+    """A strict flag: True for 1/true/yes/on, False for 0/false/no/off (any case), None for anything else."""
+    word = value.strip().lower()
+    return True if word in TRUE_WORDS else False if word in FALSE_WORDS else None
 
 
 def parse_date(value: str, name: str) -> dt.date:

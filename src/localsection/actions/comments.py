@@ -11,9 +11,8 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import comments
 from localsection.domain.tasks import page_of
+from localsection.formats import truthy
 from localsection.render import comments as rc
-
-INTERNAL_FLAGS = frozenset({"1", "true"})
 
 
 @action("get_comments", scope="comments_read")
@@ -29,7 +28,7 @@ def get_comments(ctx: Ctx, p: Params) -> dict[str, Any]:
 def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Add a comment (text and/or checklist); hidden, internal and mentions as §4.4."""
     # `hidden`: 1/true = internal (hidden from client teams), else the e-mails allowed to see it.
-    internal = (p.text("hidden") or "").strip().lower() in INTERNAL_FLAGS
+    internal = truthy(p.text("hidden") or "")
     posted = comments.post_comment(ctx, comments.NewComment(
         task_id=p.req_id("id_task", invalid=errors.task_invalid()), text=p.text("text") or "", todo=p.multi("todo"),
         author_email=p.text("email_user_from"), internal=internal, visible_to=[] if internal else p.csv("hidden"),

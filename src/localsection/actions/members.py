@@ -9,15 +9,10 @@ from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import members
-from localsection.domain.members import NewContact, NewUser, Role
+from localsection.domain.members import ROLE_ALIASES, NewContact, NewUser
 from localsection.models import Team
 from localsection.render import members as rm
 
-ROLE_ALIASES: dict[str, Role] = {
-    "user": "user", "guest": "guest", "reader": "reader",
-    "admin": "account admin", "account admin": "account admin",
-    "manager": "team admin", "team admin": "team admin", "department admin": "department admin",
-}
 _CONTACT_FIELDS = {"phone": 64, "phone2": 64, "phone3": 64, "phone4": 64, "address": 255, "address2": 255}
 
 

@@ -18,6 +18,7 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import projects
 from localsection.domain.projects import ANYONE, UNSET, Anyone, ProjectChanges, Status, Unset
+from localsection.formats import truthy
 from localsection.models import Project, User
 from localsection.render import members as rm
 from localsection.render import projects as rp
@@ -31,7 +32,7 @@ STATUS_FILTERS: dict[str, Status] = {"active": "active", "pending": "pending", "
 def _flag_value(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
-    return 1 if str(value).strip().lower() in ("1", "true", "yes", "on") else 0
+    return 1 if truthy(value) else 0
 
 
 def _options(p: Params) -> dict[str, int] | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from localsection import clock, errors
 from localsection.api.params import Params
 from localsection.config import Settings
-from localsection.errors import AuthError
+from localsection.errors import HttpRefusal
 from localsection.formats import is_digits
 from localsection.models import Account, User
 
@@ -112,12 +112,12 @@ def verify_admin_header(value: str, action: str, api_key: str, window: int) -> N
     token = value.strip()
     t, sep, sig = token.partition("_")
     if not sep or not is_digits(t) or len(t) > 12:
-        raise AuthError(401, "Admin token is invalid")
+        raise HttpRefusal(401, "Admin token is invalid")
     expected = hmac.new(api_key.encode(), f"{action}:{t}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, sig.strip().lower().encode("ascii", "replace").decode()):
-        raise AuthError(401, "Admin token is invalid")
+        raise HttpRefusal(401, "Admin token is invalid")
     if abs(clock.unix() - int(t)) > window:
-        raise AuthError(401, "Admin token is outdated")
+        raise HttpRefusal(401, "Admin token is outdated")
 
 
 def authenticate_admin(account: Account, owner: User | None, params: Params, authorization: str,
@@ -134,7 +134,7 @@ def authenticate_admin(account: Account, owner: User | None, params: Params, aut
         if signed is None or not (signed is Signed.LEGACY or all(covers(params, signed, n) for n in params.must_sign)):
             raise errors.hash_invalid()
     if owner is None:
-        raise AuthError(401, "Account has no owner")
+        raise HttpRefusal(401, "Account has no owner")
     return Caller(account=account, user=owner, via_admin_key=True, scopes=None)
 
 

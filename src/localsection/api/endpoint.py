@@ -26,7 +26,7 @@ from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
 from localsection.db import WouldBlock
-from localsection.errors import ApiError, AuthError
+from localsection.errors import ApiError, HttpRefusal
 from localsection.formats import is_digits
 from localsection.oauth2 import tokens
 from localsection.state import AppState
@@ -157,7 +157,7 @@ class ApiEndpoint:
         query_action = params.query_value("action")
         name = (query_action if query_action is not None else params.text("action")) or ""
         if not name.strip():
-            return json_response(ApiError(1, "Action is required").body())
+            return json_response(errors.action_required().body())
         body_action = params.body_value("action")
         if self.kind == "admin" and query_action is not None and body_action not in (None, query_action):
             # The query decides what runs (§1.3); a different action in the body is an attempt to run one
@@ -175,7 +175,7 @@ class ApiEndpoint:
             result = await self._run(spec, name.strip(), params, headers)
         except ApiError as exc:
             return json_response(exc.body())
-        except AuthError as exc:
+        except HttpRefusal as exc:
             return json_response(exc.body(), exc.http_status, exc.headers)
         except Exception:
             # A bug must still answer JSON: the SDK reports a non-JSON body as "Invalid response body".
@@ -251,10 +251,10 @@ class ApiEndpoint:
     def _authenticate_token(self, db: Any, account: Any, params: Params, authorization: str) -> auth.Caller:
         token = auth.bearer_token(authorization, params)
         if not token:
-            raise AuthError(401, "Access token is missing")
+            raise HttpRefusal(401, "Access token is missing")
         claims = tokens.verify_access_token(db, self.state.settings, token)
         if claims.account_id != account.id:
-            raise AuthError(401, "Access token is invalid")
+            raise HttpRefusal(401, "Access token is invalid")
         from localsection.models import User
 
         user = db.get(User, claims.user_id)

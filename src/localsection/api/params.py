@@ -9,9 +9,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from localsection import errors
-from localsection.formats import is_digits, parse_date, parse_decimal, parse_id, parse_priority, truthy
-
-__all__ = ["Params", "UploadedPart", "is_digits", "parse_date", "parse_decimal", "parse_priority"]
+from localsection.formats import parse_date, parse_decimal, parse_id, truthy
 
 # Params whose JSON arrays are joined into comma lists.
 COMMA_LIST_PARAMS = frozenset(

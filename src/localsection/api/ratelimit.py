@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from localsection.errors import AuthError
+from localsection.errors import HttpRefusal
 
 # Buckets idle long enough to be full again are forgotten once this many keys are tracked.
 _PRUNE_AT = 10_000
@@ -45,7 +45,7 @@ class RateLimiter:
         """Raise HTTP 429 `Too many requests` with `Retry-After` when `key` is over its rate."""
         wait = self.retry_after(key)
         if wait:
-            raise AuthError(429, "Too many requests", {"Retry-After": str(wait)})
+            raise HttpRefusal(429, "Too many requests", {"Retry-After": str(wait)})
 
     def _prune(self, now: float) -> None:
         full_after = self.burst / self.rate

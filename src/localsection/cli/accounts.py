@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import func, select
 
 from localsection import accounts
-from localsection.cli.common import account_url, emit, fail, open_db, table
+from localsection.cli.common import account_url, admin_ctx, emit, fail, open_db, table
 from localsection.models import Account, User
 
 accounts_app = typer.Typer(help="Accounts: create, list, rotate API keys.", no_args_is_help=True)
@@ -98,39 +98,32 @@ def users_add(account: str = typer.Option(..., "--account", help="Account name."
                                             "department admin."),
               password: str | None = typer.Option(None, "--password", help="Lets the user sign in (OAuth2)."),
               json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Add a user to an account, as the API's add_user does (same e-mail check, roles and team)."""
+    """Add a user to an account, with the rules of the API's add_user (same e-mail check, roles and team)."""
     from localsection import errors
-    from localsection.actions import members
-    from localsection.api.params import Params
-    from localsection.ctx import Ctx
+    from localsection.domain import members
 
     if role.strip().lower() not in members.ROLE_ALIASES:
         fail(f"unknown role {role!r}: use one of {', '.join(members.ROLE_ALIASES)}")
     if password is not None and not password:
         fail("--password must not be empty")
     first, _, last = (name or "").strip().partition(" ")
-    params = Params(values={"email": email, "role": role, "first_name": first, "last_name": last.strip()})
+    new = members.NewUser(email=email, role=members.ROLE_ALIASES[role.strip().lower()], first_name=first,
+                          last_name=last.strip())
     db = open_db()
     try:
         with db.session() as s:
-            acc = accounts.get_account(s, account)
-            if s.scalars(select(User.id).where(User.account_id == acc.id,
+            ctx = admin_ctx(s, db.settings, account)
+            if s.scalars(select(User.id).where(User.account_id == ctx.account_id,
                                                User.email == email.strip().lower())).first() is not None:
-                raise accounts.AccountError(f"{email.strip().lower()} is already a user of account {acc.name}")
-            owner = s.get(User, acc.owner_id) if acc.owner_id else None
-            if owner is None:
-                raise accounts.AccountError(f"account {acc.name} has no owner")
-            ctx = Ctx.for_admin_key(s, db.settings, acc, owner, base_url=account_url(db.settings, acc.name))
-            members.add_user(ctx, params)
-            user = s.scalars(select(User).where(User.account_id == acc.id,
-                                                User.email == email.strip().lower())).one()
+                raise accounts.AccountError(f"{email.strip().lower()} is already a user of account {account}")
+            user = members.add_user(ctx, new=new)
             if password:
-                accounts.set_password(s, acc.name, user.email, password)
+                accounts.set_password(s, ctx.account.name, user.email, password)
             row = _user_row(user)
     except accounts.AccountError as exc:
         fail(str(exc))
     except errors.ApiError as exc:
-        fail(f"{exc.message}: {exc.details}" if exc.details else exc.message)
+        fail(exc.text())
     finally:
         db.dispose()
     emit(row, json_out)

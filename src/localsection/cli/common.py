@@ -19,11 +19,14 @@ import typer
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from localsection import bootstrap
+from localsection import accounts, bootstrap
 from localsection.config import ConfigError, Settings, env_name, redact
+from localsection.ctx import Ctx
 from localsection.db import Database
+from localsection.models import User
 
 # psycopg / libpq failures that mean "the server is not accepting connections yet": worth waiting for.
 _TRANSIENT = ("connection refused", "the database system is starting up", "the database system is shutting down",
@@ -169,6 +172,16 @@ def account_url(settings: Settings, account: str | None = None) -> str:
     if account and not settings.default_account and account != bootstrap.DEFAULT_ACCOUNT:
         host = f"{account}.{settings.domain}"
     return f"http://{host}:{settings.port}"
+
+
+def admin_ctx(session: Session, settings: Settings, account: str) -> Ctx:
+    """The operator's context in an account: the admin key, acting as its owner (AccountError when the account
+    or its owner is missing)."""
+    acc = accounts.get_account(session, account)
+    owner = session.get(User, acc.owner_id) if acc.owner_id else None
+    if owner is None:
+        raise accounts.AccountError(f"account {acc.name} has no owner")
+    return Ctx.for_admin_key(session, settings, acc, owner, base_url=account_url(settings, acc.name))
 
 
 def emit(data: Any, as_json: bool) -> None:

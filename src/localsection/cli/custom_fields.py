@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
-from localsection import accounts
-from localsection.actions import custom_fields as cf
-from localsection.cli.common import fail, open_db
+from localsection import accounts, errors
+from localsection.cli.common import admin_ctx, fail, open_db
+from localsection.domain import custom_fields as cf
 from localsection.models import CustomField
 from localsection.render.custom_fields import definition
 
@@ -44,11 +44,12 @@ def create(account: str = typer.Option(..., "--account", help="Account name."),
     data: dict[str, Any] = {}
     try:
         with db.session() as s:
-            acc = accounts.get_account(s, account)
-            data = _shape(cf.create_field(s, acc.id, applies_to.strip().lower(), name, type_.strip().lower(),
-                                          descr, option))
+            data = _shape(cf.create_field(admin_ctx(s, db.settings, account), applies_to=applies_to.strip().lower(),
+                                          name=name, type_=type_.strip().lower(), descr=descr, options=option))
     except (accounts.AccountError, cf.CustomFieldError) as exc:
         fail(str(exc))
+    except errors.ApiError as exc:
+        fail(exc.text())
     if json_out:
         typer.echo(json.dumps(data))
     else:
@@ -63,8 +64,7 @@ def list_(account: str = typer.Option(..., "--account", help="Account name."),
     rows: list[dict[str, Any]] = []
     try:
         with db.session(write=False) as s:
-            acc = accounts.get_account(s, account)
-            rows = [_shape(f) for f in cf.list_fields(s, acc.id)]
+            rows = [_shape(f) for f in cf.list_fields(admin_ctx(s, db.settings, account))]
     except accounts.AccountError as exc:
         fail(str(exc))
     if json_out:
@@ -85,10 +85,11 @@ def set_(account: str = typer.Option(..., "--account", help="Account name."),
     stored: Any = None
     try:
         with db.session() as s:
-            acc = accounts.get_account(s, account)
-            stored = cf.set_value(s, acc.id, field, object_id, value)
+            stored = cf.set_value(admin_ctx(s, db.settings, account), field_id=field, object_id=object_id, value=value)
     except (accounts.AccountError, cf.CustomFieldError) as exc:
         fail(str(exc))
+    except errors.ApiError as exc:
+        fail(exc.text())
     if json_out:
         typer.echo(json.dumps({"field": str(field), "object": str(object_id), "value": stored}))
     else:

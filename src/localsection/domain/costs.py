@@ -19,6 +19,7 @@ from localsection import access, errors
 from localsection.ctx import Ctx
 from localsection.db import Prepared, Snapshot, core, ids_in, prepared_insert
 from localsection.filters import Field, compile_filter
+from localsection.formats import truthy
 from localsection.models import Cost, Project, Task, User
 from localsection.read.costs import ProjectCosts, Sums
 
@@ -204,7 +205,7 @@ def _options(ctx: Ctx, project_id: int) -> dict[str, Any]:
 
 
 def _on(options: dict[str, Any], name: str) -> bool:
-    return str(options.get(name, 0)).strip().lower() in ("1", "true")
+    return truthy(options.get(name, 0))
 
 
 def _check_options(ctx: Ctx, project_id: int, *, day: dt.date | None, amounts: bool) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, select
 from localsection import access, errors
 from localsection.ctx import Ctx
 from localsection.db import Prepared, Snapshot
-from localsection.formats import is_digits, parse_date, parse_decimal
+from localsection.formats import is_digits, parse_date, parse_decimal, parse_flag
 from localsection.models import CustomField, CustomFieldValue, Project, Task, User
 
 TYPES = ("text", "number", "date", "select", "multiselect", "checkbox", "user", "link")
@@ -23,8 +23,6 @@ APPLIES_TO = ("task", "project")
 AppliesTo = Literal["task", "project"]
 _CHOICE_TYPES = ("select", "multiselect")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 class CustomFieldError(ValueError):
@@ -116,9 +114,10 @@ def _parse_value(ctx: Ctx, field: CustomField, value: str) -> Any:
                                    f"(options: {', '.join(field.options)})")
         return picked[0] if kind == "select" else picked
     if kind == "checkbox":
-        if value.lower() not in _TRUE + _FALSE:
+        flag = parse_flag(value)
+        if flag is None:
             raise CustomFieldError(f"{value!r} is not a checkbox value (1/0, true/false)")
-        return 1 if value.lower() in _TRUE else 0
+        return int(flag)
     if kind == "user":
         return _user_id(ctx, value)
     if kind == "link" and not _URL.match(value):

@@ -13,6 +13,12 @@ from localsection.ctx import Ctx
 from localsection.models import Contact, ContactFolder, Team, User, new_user_id
 
 Role = Literal["user", "guest", "reader", "account admin", "team admin", "department admin"]
+# The words the protocol (and the CLI) accept for each role.
+ROLE_ALIASES: dict[str, Role] = {
+    "user": "user", "guest": "guest", "reader": "reader",
+    "admin": "account admin", "account admin": "account admin",
+    "manager": "team admin", "team admin": "team admin", "department admin": "department admin",
+}
 PresetFolder = Literal["USERS", "DEFAULT", "TEAM_ONLY", "HIDDEN"]
 PRESET_FOLDERS: tuple[PresetFolder, ...] = ("USERS", "DEFAULT", "TEAM_ONLY", "HIDDEN")
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from localsection import access, errors, events, files, render, tagging
 from localsection.ctx import Ctx
 from localsection.filters import Field, compile_filter
+from localsection.formats import truthy
 from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibility, User
 from localsection.read.tasks import TaskView, fetch_views, select_views
 from localsection.render import date as fmt_date
@@ -446,7 +447,7 @@ def _has_open_children(ctx: Ctx, task: Task) -> bool:
 def _costs_required(ctx: Ctx, task: Task) -> bool:
     """Project option time_require=1 and the task has no cost rows yet."""
     project = ctx.db.get(Project, task.project_id)
-    if project is None or str((project.options or {}).get("time_require", 0)) not in ("1", "True", "true"):
+    if project is None or not truthy((project.options or {}).get("time_require", 0)):
         return False
     return ctx.db.scalar(select(Cost.id).where(Cost.task_id == task.id).limit(1)) is None
 

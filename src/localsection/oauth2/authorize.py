@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from localsection import accounts
-from localsection.errors import AuthError
+from localsection.errors import HttpRefusal
 from localsection.formats import is_digits
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, tokens
@@ -154,7 +154,7 @@ class AuthorizePages:
         with self.state.db.session(write=request.method == "POST") as db:
             try:
                 account = accounts.resolve_account(db, host, self.state.settings)
-            except AuthError:
+            except HttpRefusal:
                 raise PageError("Unknown account", "No account is served at this address.", 404) from None
             req = validate(db, account, query)
             user = self._signed_in_user(db, account, current)
@@ -224,7 +224,7 @@ class AuthorizePages:
         with self.state.db.session(write=False) as db:
             try:
                 account = accounts.resolve_account(db, host, self.state.settings)
-            except AuthError:
+            except HttpRefusal:
                 return pages.error_page("Unknown account", "No account is served at this address.", 404)
             if current is None or current.account_id != account.id or \
                     not session.csrf_ok(self._secret(), current, form.get("csrf_token", "")):

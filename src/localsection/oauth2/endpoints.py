@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from localsection import accounts
-from localsection.errors import AuthError
+from localsection.errors import HttpRefusal
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, problems, refresh, tokens
 from localsection.oauth2.problems import OAuthError
@@ -175,7 +175,7 @@ class ResourceEndpoint:
             raise problems.not_authorized("Malformed UTF-8 characters")
         try:
             claims = tokens.verify_access_token(db, self.state.settings, token)
-        except AuthError as exc:
+        except HttpRefusal as exc:
             raise problems.not_authorized(exc.message) from None
         if app is not None and claims.client_id != app.client_id:
             raise problems.not_authorized("Access token is invalid")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from localsection import clock
 from localsection.config import Settings
-from localsection.errors import AuthError
+from localsection.errors import HttpRefusal
 from localsection.models import RevokedToken, User
 
 ACCESS_TOKEN_TTL = 86400
@@ -113,7 +113,7 @@ def verify_access_token(db: Session, settings: Settings, token: str) -> AccessCl
         claims = jwt.decode(token, key, algorithms=["RS256"], options={"verify_aud": False,
                             "verify_exp": False, "verify_nbf": False, "verify_iat": False})
     except jwt.PyJWTError:
-        raise AuthError(401, "Access token is invalid") from None
+        raise HttpRefusal(401, "Access token is invalid") from None
     try:
         exp = int(claims["exp"])
         user_id = int(claims["sub"])
@@ -121,12 +121,12 @@ def verify_access_token(db: Session, settings: Settings, token: str) -> AccessCl
         scopes = frozenset(str(s) for s in claims.get("scopes", []))
         jti = str(claims["jti"])
     except (KeyError, TypeError, ValueError):
-        raise AuthError(401, "Access token is invalid") from None
+        raise HttpRefusal(401, "Access token is invalid") from None
     if clock.unix() >= exp:
-        raise AuthError(401, "Access token is expired")
+        raise HttpRefusal(401, "Access token is expired")
     if db.get(RevokedToken, jti) is not None:
-        raise AuthError(401, "Access token is revoked")
+        raise HttpRefusal(401, "Access token is revoked")
     user = db.get(User, user_id)
     if user is None or not user.is_active or user.account_id != account_id:
-        raise AuthError(401, "Access token is revoked")
+        raise HttpRefusal(401, "Access token is revoked")
     return AccessClaims(user_id, account_id, str(claims.get("aud", "")), scopes, jti, exp)
