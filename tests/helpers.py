@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
-from localsection import accounts, db
+from localsection import accounts, db, tokens
 from localsection.config import Settings
 from localsection.ctx import Ctx
 from localsection.models import Account, User
-from localsection.oauth2 import tokens
 from localsection.state import AppState
 
 ADMIN_PATH = "/api/admin/v2"

@@ -20,10 +20,10 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from localsection import clock
+from localsection import clock, tokens
 from localsection.app import create_app
 from localsection.models import Account
-from localsection.oauth2 import apps, tokens
+from localsection.oauth2 import apps
 from localsection.state import AppState
 from localsection.web import throttle
 from tests import postman

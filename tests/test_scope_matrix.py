@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from localsection.api.registry import all_actions
-from localsection.oauth2.tokens import ALL_SCOPES
+from localsection.tokens import ALL_SCOPES
 from tests.helpers import USER_PATH, Api
 from tests.postman import action_catalogue
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from localsection import tokens
 from localsection.app import create_app
 from localsection.config import Settings
-from localsection.oauth2 import tokens
 
 
 def test_processes_racing_to_create_the_signing_key_end_up_with_one_key(tmp_path: Path) -> None:

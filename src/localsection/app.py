@@ -18,12 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from localsection import actions, housekeeping
+from localsection import actions, housekeeping, tokens
 from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.limits import BodyLimits
 from localsection.config import Settings
-from localsection.oauth2 import tokens
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
 

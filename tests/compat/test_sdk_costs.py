@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from localsection import tokens
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.models import Account, User
-from localsection.oauth2 import tokens
 from tests.compat.conftest import Server
 
 

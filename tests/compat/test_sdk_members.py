@@ -11,10 +11,10 @@ from sqlalchemy import select
 from worksection.client import Client
 from worksection.exceptions import ResponseException, UnauthorizedException
 
+from localsection import tokens
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.models import User
-from localsection.oauth2 import tokens
 from tests.compat.conftest import Server
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from localsection import tokens
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.models import Account, Comment, Cost, User
-from localsection.oauth2 import tokens
 from tests.compat.conftest import Server
 from tests.reliability.conftest import live_server
 from tests.reliability.test_crash import ACCOUNT, header

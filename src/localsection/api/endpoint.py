@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from localsection import access, accounts, errors
+from localsection import access, accounts, errors, tokens
 from localsection.api import auth
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
 from localsection.api.params import Params, UploadedPart
@@ -28,7 +28,6 @@ from localsection.ctx import Ctx
 from localsection.db import WouldBlock
 from localsection.errors import ApiError, HttpRefusal
 from localsection.formats import is_digits
-from localsection.oauth2 import tokens
 from localsection.state import AppState
 
 log = logging.getLogger("localsection.api")

@@ -69,7 +69,7 @@ def check_signing_key(settings: Settings) -> None:
     """A configured OAuth2 key file exists and holds an RSA private key."""
     if not settings.oauth_private_key_file:
         return
-    from localsection.oauth2 import tokens
+    from localsection import tokens
 
     var = env_name("oauth_private_key_file")
     path = Path(settings.oauth_private_key_file).resolve()

@@ -9,10 +9,10 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from localsection import accounts
+from localsection import accounts, tokens
 from localsection.cli.common import account_url, emit, fail, open_db, write_private_json
 from localsection.models import Account, OAuthApp, User
-from localsection.oauth2 import apps, refresh, tokens
+from localsection.oauth2 import apps, refresh
 
 CLI_APP_NAME = "localsection CLI"
 CLI_APPS_FILE = "cli_oauth_apps.json"  # in the data directory, mode 0600: {account: {client_id, client_secret}}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from localsection import clock
 from localsection.models import Account, OAuthApp, OAuthRefreshToken, RevokedToken
-from localsection.oauth2.tokens import ACCESS_TOKEN_TTL
+from localsection.tokens import ACCESS_TOKEN_TTL
 
 INTERNAL_APP_NAME = "localsection tokens (internal)"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})

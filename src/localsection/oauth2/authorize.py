@@ -17,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from localsection import accounts
+from localsection import accounts, tokens
 from localsection.errors import HttpRefusal
 from localsection.formats import is_digits
 from localsection.models import Account, OAuthApp, User
-from localsection.oauth2 import apps, codes, tokens
+from localsection.oauth2 import apps, codes
 from localsection.passwords import verify_password
 from localsection.state import AppState
 from localsection.web import clientaddr, pages, session, throttle

@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from localsection import accounts
+from localsection import accounts, tokens
+from localsection.api.endpoint import Incoming
+from localsection.api.endpoint import read_params as read_request_params
 from localsection.errors import HttpRefusal
 from localsection.models import Account, OAuthApp, User
-from localsection.oauth2 import apps, codes, problems, refresh, tokens
+from localsection.oauth2 import apps, codes, problems, refresh
 from localsection.oauth2.problems import OAuthError
 from localsection.state import AppState
 
@@ -28,7 +30,6 @@ OAUTH_HEADERS = {
     "Expires": "Thu, 19 Nov 1981 08:52:00 GMT",
     "X-Frame-Options": "SAMEORIGIN",
 }
-_MAX_BODY = 64 * 1024
 
 
 def oauth_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -37,21 +38,13 @@ def oauth_json(body: Any, status: int = 200, headers: dict[str, str] | None = No
 
 
 async def read_params(request: Request) -> dict[str, str]:
-    """Query, then form or JSON body (later wins), then HTTP Basic client credentials."""
-    params = dict(urllib.parse.parse_qsl(request.url.query, keep_blank_values=True))
-    if request.method == "POST":
-        body = await request.body()
-        ctype = request.headers.get("content-type", "").lower()
-        if body and len(body) <= _MAX_BODY:
-            if "json" in ctype:
-                try:
-                    data = orjson.loads(body)
-                except orjson.JSONDecodeError:
-                    data = None
-                if isinstance(data, dict):
-                    params.update({str(k): str(v) for k, v in data.items() if isinstance(v, str | int)})
-            elif not ctype.startswith("multipart/"):
-                params.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    """Query, then form, multipart or JSON body (later wins) — read as the API reads them — then HTTP Basic
+    client credentials. Values are trimmed; list and object values are not OAuth parameters and are dropped."""
+    incoming = Incoming.of(request.scope, request.receive)
+    merged = await read_request_params(incoming, incoming.raw_query)
+    params = {k: v for k, v in merged.values.items() if isinstance(v, str)}
+    for part in merged.files:
+        part.file.close()
     basic = _basic_credentials(request.headers.get("authorization", ""))
     if basic is not None:
         params["client_id"], params["client_secret"] = basic

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from localsection import clock
+from localsection import clock, tokens
 from localsection.config import Settings
 from localsection.models import OAuthApp, OAuthCode, OAuthRefreshToken, RevokedToken, User
-from localsection.oauth2 import apps, problems, tokens
+from localsection.oauth2 import apps, problems
 
 REFRESH_TTL = dt.timedelta(days=30)
 # league/oauth2-server's encrypted payloads start with this version prefix; clients may rely on its look.
