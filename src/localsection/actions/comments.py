@@ -12,7 +12,7 @@ from localsection.ctx import Ctx
 from localsection.domain import comments
 from localsection.domain.tasks import page_of
 from localsection.formats import truthy
-from localsection.render import comments as rc
+from localsection.render import comments as render_comments
 
 
 @action("get_comments", scope="comments_read")
@@ -21,7 +21,7 @@ def get_comments(ctx: Ctx, p: Params) -> dict[str, Any]:
     found = comments.list_comments(ctx, task_id=p.req_id("id_task", invalid=errors.task_invalid()),
                                    with_files="files" in p.extra())
     page = page_of(found.task)
-    return render.ok_data([rc.comment(ctx, c, page, found.users, found.files.get(c.id)) for c in found.comments])
+    return render.ok_data([render_comments.comment(ctx, c, page, found.users, found.files.get(c.id)) for c in found.comments])
 
 
 @action("post_comment", scope="comments_write", uploads=True)
@@ -33,4 +33,4 @@ def post_comment(ctx: Ctx, p: Params) -> dict[str, Any]:
         task_id=p.req_id("id_task", invalid=errors.task_invalid()), text=p.text("text") or "", todo=p.multi("todo"),
         author_email=p.text("email_user_from"), internal=internal, visible_to=[] if internal else p.csv("hidden"),
         mentions=p.csv("mention"), attachments=attachments(p)))
-    return render.ok_data(rc.comment(ctx, posted.comment, page_of(posted.task), posted.users))
+    return render.ok_data(render_comments.comment(ctx, posted.comment, page_of(posted.task), posted.users))

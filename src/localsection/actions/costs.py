@@ -10,7 +10,7 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import costs
 from localsection.domain.costs import CostQuery, parse_money, parse_time
-from localsection.render import costs as rc
+from localsection.render import costs as render_costs
 
 
 def _query(p: Params) -> CostQuery:
@@ -24,7 +24,7 @@ def _query(p: Params) -> CostQuery:
 @action("get_costs", scope="costs_read", threaded=True)
 def get_costs(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Cost rows (oldest date first) and the total of exactly those rows."""
-    data, total = rc.cost_rows(ctx, costs.list_costs(ctx, query=_query(p)))
+    data, total = render_costs.cost_rows(ctx, costs.list_costs(ctx, query=_query(p)))
     return render.ok_top(data=data, total=total)
 
 
@@ -33,11 +33,11 @@ def get_costs_total(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Sums of the matching rows; extra=projects adds per-project (monthly, per-task) sums (§4.6 decision)."""
     query, extra = _query(p), p.extra()
     if "projects" not in extra or p.has("id_task"):
-        return render.ok_top(total=rc.amount(*costs.cost_total(ctx, query=query)))
+        return render.ok_top(total=render_costs.amount(*costs.cost_total(ctx, query=query)))
     per: costs.PerTask | None = ("tasks_top_level" if "tasks_top_level" in extra
                                  else "tasks" if "tasks" in extra else None)
     projects, total = costs.project_costs(ctx, query=query, per_task=per)
-    return render.ok_top(total=rc.amount(*total), projects=[rc.project_costs(item) for item in projects])
+    return render.ok_top(total=render_costs.amount(*total), projects=[render_costs.project_costs(item) for item in projects])
 
 
 def _time(p: Params) -> int | None:

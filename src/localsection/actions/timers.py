@@ -9,16 +9,16 @@ from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import timers
-from localsection.render import costs as rc
+from localsection.render import costs as render_costs
 
 
 @action("get_timers", scope="administrative", admin_only=True)
 def get_timers(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Every running timer of the account, oldest start first."""
     rows = timers.running_timers(ctx)
-    tasks = rc.task_objects(ctx, {t.task_id for t in rows})
-    users = rc.user_refs(ctx, {t.user_id for t in rows})
-    return render.ok_data([rc.timer(ctx, t, users[t.user_id], tasks[t.task_id]) for t in rows])
+    tasks = render_costs.task_objects(ctx, {t.task_id for t in rows})
+    users = render_costs.user_refs(ctx, {t.user_id for t in rows})
+    return render.ok_data([render_costs.timer(ctx, t, users[t.user_id], tasks[t.task_id]) for t in rows])
 
 
 @action("stop_timer", scope="administrative", admin_only=True, write=True)
@@ -34,7 +34,7 @@ def get_my_timer(ctx: Ctx, p: Params) -> dict[str, Any]:
     row = timers.my_timer(ctx)
     if row is None:
         return render.ok_data([])
-    return render.ok_data([rc.my_timer(ctx, row, rc.task_objects(ctx, {row.task_id})[row.task_id])])
+    return render.ok_data([render_costs.my_timer(ctx, row, render_costs.task_objects(ctx, {row.task_id})[row.task_id])])
 
 
 @action("start_my_timer", scope="costs_write", user_only=True)

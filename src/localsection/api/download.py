@@ -39,7 +39,7 @@ class DownloadRoute:
         bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
         endpoint = self.user if bearer or params.has("access_token") else self.admin
         try:
-            return await endpoint._dispatch(request, params)
+            return await endpoint.dispatch(request, params)
         finally:
             for part in params.files:
                 part.file.close()

@@ -135,7 +135,7 @@ class ApiEndpoint:
             return json_response(TOO_LARGE, 413)
         params = await read_params(request, raw_query)
         try:
-            return await self._dispatch(request, params)
+            return await self.dispatch(request, params)
         finally:
             for part in params.files:
                 part.file.close()
@@ -152,7 +152,7 @@ class ApiEndpoint:
         spec = lookup(name.strip())
         return settings.max_body_bytes if spec is not None and spec.uploads else settings.max_params_bytes
 
-    async def _dispatch(self, request: Incoming, params: Params) -> Response:
+    async def dispatch(self, request: Incoming, params: Params) -> Response:
         query_action = params.query_value("action")
         name = (query_action if query_action is not None else params.text("action")) or ""
         if not name.strip():

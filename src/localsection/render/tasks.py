@@ -13,7 +13,7 @@ from typing import Any
 from localsection.ctx import Ctx
 from localsection.models import User
 from localsection.read.tasks import LIST_EXTRAS, Related, TaskLike, TaskView, as_view, related
-from localsection.render import comments as rc
+from localsection.render import comments as render_comments
 from localsection.render import date, datetime_min, number, project_ref, put, task_page, task_ref
 from localsection.render.custom_fields import values as custom_values
 from localsection.render.files import task_file
@@ -31,10 +31,10 @@ def executive(t: TaskLike, env: _Env) -> dict[str, str]:
 
 def task_text(t: TaskLike, users: dict[int, User], *, as_html: bool = False) -> str:
     """The description with checklist and mentions rendered in (§3.2)."""
-    mentioned = rc.mentioned_users(t.mentions or [], users)
+    mentioned = render_comments.mentioned_users(t.mentions or [], users)
     if as_html:
-        return rc.compose_html(t.text, t.todo or [], mentioned)
-    return rc.compose_text(t.text, t.todo or [], mentioned)
+        return render_comments.compose_html(t.text, t.todo or [], mentioned)
+    return render_comments.compose_text(t.text, t.todo or [], mentioned)
 
 
 def _clock(ctx: Ctx) -> Callable[[dt.datetime], str]:
@@ -62,7 +62,7 @@ class _Env:
         ref = self.user_refs.get(user_id)
         if ref is None:
             u = self.rel.users.get(user_id)
-            ref = user_ref(u) if u else rc.unknown_user(user_id)
+            ref = user_ref(u) if u else render_comments.unknown_user(user_id)
             self.user_refs[user_id] = ref
         return ref
 
@@ -121,7 +121,7 @@ def _extras(env: _Env, t: TaskView, page: str, out: dict[str, Any]) -> None:
     if "comments" in extra:
         comments = rel.comments.get(t.id, [])
         out["has_comments"] = 1 if comments else 0
-        put(out, "comments", [rc.comment(env.ctx, c, page, rel.users) for c in comments])
+        put(out, "comments", [render_comments.comment(env.ctx, c, page, rel.users) for c in comments])
     if "relations" in extra:
         links: dict[str, Any] = {}
         put(links, "from", [{"type": k, "task": task_ref(o)} for k, o in rel.rel_from.get(t.id, [])])
