@@ -21,7 +21,8 @@ def get_comments(ctx: Ctx, p: Params) -> dict[str, Any]:
     found = comments.list_comments(ctx, task_id=p.req_id("id_task", invalid=errors.task_invalid()),
                                    with_files="files" in p.extra())
     page = page_of(found.task)
-    return render.ok_data([render_comments.comment(ctx, c, page, found.users, found.files.get(c.id)) for c in found.comments])
+    return render.ok_data([render_comments.comment(ctx, c, page, found.users, found.files.get(c.id))
+                           for c in found.comments])
 
 
 @action("post_comment", scope="comments_write", uploads=True)

@@ -37,7 +37,8 @@ def get_costs_total(ctx: Ctx, p: Params) -> dict[str, Any]:
     per: costs.PerTask | None = ("tasks_top_level" if "tasks_top_level" in extra
                                  else "tasks" if "tasks" in extra else None)
     projects, total = costs.project_costs(ctx, query=query, per_task=per)
-    return render.ok_top(total=render_costs.amount(*total), projects=[render_costs.project_costs(item) for item in projects])
+    return render.ok_top(total=render_costs.amount(*total),
+                         projects=[render_costs.project_costs(item) for item in projects])
 
 
 def _time(p: Params) -> int | None:
