@@ -76,6 +76,23 @@ def test_port_0_serves_on_a_free_port_shown_in_a_banner_printed_once_it_answers(
         httpx.get(f"{url}/livez", timeout=2)
 
 
+def test_keep_alive_answers_are_not_held_back_by_nagle(tmp_path: Path) -> None:
+    """An answer goes out in two writes (head, body): with Nagle on, each waited ~40 ms for the delayed ACK."""
+    proc = start(tmp_path / "data", "--port", "0")
+    try:
+        url = banner(proc)["URL"]
+        with httpx.Client(timeout=5) as client:
+            client.get(f"{url}/livez")
+            took = []
+            for _ in range(15):
+                start_at = time.perf_counter()
+                assert client.get(f"{url}/livez").status_code == 200
+                took.append(time.perf_counter() - start_at)
+        assert sorted(took)[len(took) // 2] < 0.025, f"median {sorted(took)[len(took) // 2] * 1000:.0f} ms"
+    finally:
+        stop(proc)
+
+
 @pytest.mark.skipif("postgres" not in BACKENDS, reason="PostgreSQL does not answer")
 def test_several_workers_serve_one_postgresql_database(tmp_path: Path) -> None:
     with temporary_postgres_database(PG_URL, "ls_serve") as url:
