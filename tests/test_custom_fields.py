@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from localsection import clock
-from localsection.actions import custom_fields as cf
+from localsection.domain import custom_fields as cf
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.models import Account, CustomFieldValue, Project, Task
@@ -24,13 +24,14 @@ from tests.helpers import Api
 
 
 def _field(api: Api, applies_to: str, name: str, type_: str, *options: str, descr: str = "") -> str:
-    with api.state.db.session() as s:
-        return str(cf.create_field(s, api.account_id, applies_to, name, type_, descr, list(options)).id)
+    with api.ctx() as ctx:
+        return str(cf.create_field(ctx, applies_to=applies_to, name=name, type_=type_, descr=descr,
+                                   options=list(options)).id)
 
 
 def _set(api: Api, field: str, object_id: int, value: str) -> Any:
-    with api.state.db.session() as s:
-        return cf.set_value(s, api.account_id, int(field), object_id, value)
+    with api.ctx() as ctx:
+        return cf.set_value(ctx, field_id=int(field), object_id=object_id, value=value)
 
 
 def _values(api: Api, applies_to: str, ids: list[int]) -> dict[int, list[dict[str, Any]]]:

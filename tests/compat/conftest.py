@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,16 +65,25 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> tup
     return proc, Server(url, creds["api_key"], creds["owner"]["email"], creds["owner"]["password"], data_dir, env)
 
 
+@contextmanager
+def running_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """start_server for the length of a block; the process is terminated (killed after 10 s) afterwards."""
+    proc, srv = start_server(data_dir, extra_env)
+    try:
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One real server on SQLite for the compat suite."""
-    proc, srv = start_server(tmp_path_factory.mktemp("compat-data"))
-    yield srv
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_server(tmp_path_factory.mktemp("compat-data")) as srv:
+        yield srv
 
 
 @pytest.fixture

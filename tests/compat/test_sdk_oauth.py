@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.compat.conftest import Server, start_server
+from tests.compat.conftest import Server, running_server
 
 REDIRECT = "http://localhost:9/oauth/callback"
 
@@ -26,13 +25,8 @@ REDIRECT = "http://localhost:9/oauth/callback"
 @pytest.fixture(scope="module")
 def clock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server whose clock tests may move (LOCALSECTION_UNSAFE_TEST_CLOCK is off by default)."""
-    proc, srv = start_server(Path(tmp_path_factory.mktemp("oauth-sdk")), {"LOCALSECTION_UNSAFE_TEST_CLOCK": "1"})
-    yield srv
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_server(Path(tmp_path_factory.mktemp("oauth-sdk")), {"LOCALSECTION_UNSAFE_TEST_CLOCK": "1"}) as srv:
+        yield srv
 
 
 def browse_to_code(server: Server, authorization_url: str) -> str:

@@ -4,7 +4,6 @@ authenticated is bounded in size and time, and a large body never stalls other r
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.compat.conftest import Server, start_server
+from tests.compat.conftest import Server, running_server
 
 LIMITS = {"LOCALSECTION_HEADER_TIMEOUT": "1", "LOCALSECTION_KEEP_ALIVE_TIMEOUT": "1",
           "LOCALSECTION_MAX_HEADER_BYTES": "16384", "LOCALSECTION_MAX_HEADERS": "50"}
@@ -21,13 +20,8 @@ LIMITS = {"LOCALSECTION_HEADER_TIMEOUT": "1", "LOCALSECTION_KEEP_ALIVE_TIMEOUT":
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    proc, srv = start_server(tmp_path_factory.mktemp("limits"), LIMITS)
-    yield srv
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_server(tmp_path_factory.mktemp("limits"), LIMITS) as srv:
+        yield srv
 
 
 def connect(server: Server) -> socket.socket:
