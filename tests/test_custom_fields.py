@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from localsection import clock
-from localsection.domain import custom_fields as cf
 from localsection.config import Settings
 from localsection.db import Database
+from localsection.domain import custom_fields as cf
 from localsection.models import Account, CustomFieldValue, Project, Task
 from localsection.render.custom_fields import custom_field_values
 from tests.factories import make_project, make_task
