@@ -48,7 +48,7 @@ def create_account(db: Session, name: str, owner_email: str, owner_password: str
                    *, is_default: bool = False, timezone: str = "UTC") -> NewAccount:
     """Create an account with its owner (role `owner`) and a first team named after the account."""
     name = name.strip().lower()
-    if not _ACCOUNT_NAME.match(name):
+    if not valid_account_name(name):
         raise AccountError("account name must be a DNS label: a-z, 0-9 and '-', at most 63 characters")
     owner_email = owner_email.strip().lower()
     if not valid_email(owner_email):
@@ -133,19 +133,33 @@ _FIRST = Prepared(_WITH_OWNER.order_by(Account.is_default.desc(), Account.id).li
 _N_ACCOUNT = len(_ACCOUNTS.columns)
 
 
-def resolve_account(db: Session, host: str, settings: Settings) -> Account:
+def valid_account_name(name: str) -> bool:
+    """The name rule of create_account: a DNS label (a-z, 0-9 and '-', at most 63 characters)."""
+    return bool(_ACCOUNT_NAME.match(name))
+
+
+def resolve_account(db: Session, host: str, settings: Settings, path_account: str | None = None) -> Account:
     """The account a request is addressed to; unknown -> 404."""
-    return resolve_account_and_owner(db, host, settings)[0]
+    return resolve_account_and_owner(db, host, settings, path_account)[0]
 
 
-def resolve_account_and_owner(db: Session, host: str, settings: Settings) -> tuple[Account, User | None]:
+def resolve_account_and_owner(db: Session, host: str, settings: Settings,
+                              path_account: str | None = None) -> tuple[Account, User | None]:
     """The account a request is addressed to and its owner, in one query; unknown account -> 404.
+
+    The account named by the path (`/a/<name>/...`, `path_account`) wins over the Host header; a name that breaks
+    the name rule is unknown without a query.
 
     Not cached across requests on purpose: a rotated key or a changed owner must take effect at once, in
     this process and in every other one, and the indexed lookup costs one round trip (docs/performance.md).
     Both are snapshots (db.Snapshot): read, never changed (an action loads what it changes).
     """
-    name = account_name_from_host(host, settings) or settings.default_account or None
+    if path_account is not None:
+        if not valid_account_name(path_account):
+            raise HttpRefusal(404, "Account not found")
+        name: str | None = path_account
+    else:
+        name = account_name_from_host(host, settings) or settings.default_account or None
     row = _FIRST.first(db) if name is None else _BY_NAME.first(db, {"name": name})
     if row is None:
         raise HttpRefusal(404, "Account not found")

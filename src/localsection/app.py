@@ -22,6 +22,7 @@ from localsection import actions, housekeeping, tokens
 from localsection.api.download import DownloadRoute
 from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.limits import BodyLimits
+from localsection.api.paths import PREFIX, enter_account_path
 from localsection.config import Settings
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
@@ -38,14 +39,28 @@ ADMIN_PATHS = ("/api/admin/v2", "/api/admin/v2/", "/api/admin", "/api/admin/")
 class ApiPaths:
     """Sends the API paths straight to their endpoint, past Starlette's router and exception middleware
     (their Route entries in create_app stay, so the path table stays complete). The endpoint answers every
-    error itself, in JSON."""
+    error itself, in JSON.
+
+    Also the outermost step of accounts by path: a request to `/a/<account>/<rest>` continues as a request to
+    `/<rest>` for that account (api/paths.py). Checked only after the API lookup missed, with a slice: the API
+    hot path does no extra work."""
 
     def __init__(self, app: ASGIApp, endpoints: dict[str, ApiEndpoint]) -> None:
         self.app = app
         self.endpoints = endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self.endpoints.get(scope["path"]) if scope["type"] == "http" else None
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = self.endpoints.get(scope["path"])
+        if endpoint is None and scope["path"][:3] == PREFIX:
+            inner = enter_account_path(scope)
+            if inner is None:
+                await json_response({"status": "error", "message": "Not found"}, 404)(scope, receive, send)
+                return
+            scope = inner
+            endpoint = self.endpoints.get(scope["path"])
         if endpoint is None:
             await self.app(scope, receive, send)
         else:

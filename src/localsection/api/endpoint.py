@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from localsection import access, accounts, errors, tokens
 from localsection.api import auth
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
+from localsection.api.paths import ACCOUNT_KEY
 from localsection.api.params import Params, UploadedPart
 from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
@@ -169,7 +170,10 @@ class ApiEndpoint:
             return json_response(errors.action_invalid("user method: access token only").body())
         headers = {"host": request.headers.get("host", ""),
                    "authorization": request.headers.get("authorization", ""),
-                   "scheme": request.scheme}
+                   "scheme": request.scheme, "root": ""}
+        if ACCOUNT_KEY in request.scope:  # /a/<account>/...: the path names the account (api/paths.py)
+            headers["account"] = request.scope[ACCOUNT_KEY]
+            headers["root"] = request.scope["root_path"]
         try:
             result = await self._run(spec, name.strip(), params, headers)
         except ApiError as exc:
@@ -227,7 +231,8 @@ class ApiEndpoint:
         """Authenticate, authorize and run one action inside one transaction."""
         settings = self.state.settings
         with self.state.db.session(write=spec.write, nowait=nowait) as db:
-            account, owner = accounts.resolve_account_and_owner(db, headers["host"], settings)
+            account, owner = accounts.resolve_account_and_owner(
+                db, headers["host"], settings, headers["account"] if "account" in headers else None)
             if self.kind == "admin":
                 if headers["authorization"].lower().startswith("bearer "):
                     raise errors.hash_invalid()
@@ -238,7 +243,7 @@ class ApiEndpoint:
             self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
             authorize(spec, caller)
             apply_legacy_page(params)
-            base_url = self.state.base_url(account.name, headers["scheme"], headers["host"])
+            base_url = self.state.base_url(account.name, headers["scheme"], headers["host"], headers["root"])
             if caller.via_admin_key:
                 ctx = Ctx.for_admin_key(db, settings, caller.account, caller.user, base_url=base_url,
                                         database=self.state.db)

@@ -1,6 +1,7 @@
 """`/oauth2/authorize`: validate the request, sign the user in, ask for consent, redirect with a code.
 
-The account is the one the Host header names (as for the API), so account X signs in on X's host.
+The account is the one the path (`/a/<account>/oauth2/...`) or else the Host header names (as for the API), so
+account X signs in on X's host or under X's path; every link and redirect keeps the path's prefix.
 An unknown client or an unregistered redirect URI gets an error page and never a redirect (RFC 6749 §4.1.2.1).
 """
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from localsection import accounts, tokens
+from localsection.api import paths
 from localsection.errors import HttpRefusal
 from localsection.formats import is_digits
 from localsection.models import Account, OAuthApp, User
@@ -153,7 +155,7 @@ class AuthorizePages:
         host = request.headers.get("host", "")
         with self.state.db.session(write=request.method == "POST") as db:
             try:
-                account = accounts.resolve_account(db, host, self.state.settings)
+                account = accounts.resolve_account(db, host, self.state.settings, paths.account_in(request.scope))
             except HttpRefusal:
                 raise PageError("Unknown account", "No account is served at this address.", 404) from None
             req = validate(db, account, query)
@@ -185,9 +187,11 @@ class AuthorizePages:
         anonymous = current if current is not None and not current.signed_in() \
             and current.account_id == account.id else session.new_session(account.id)
         anonymous = session.refreshed(anonymous)
+        root = paths.root_in(request.scope)
         response = pages.page("login.html", status, account=account.name, app_name=app_name, next=next_query,
-                              csrf_token=session.csrf_token(self._secret(), anonymous), error=error, email=email)
-        session.set_cookie(response, self._secret(), anonymous, self._secure(request))
+                              csrf_token=session.csrf_token(self._secret(), anonymous), error=error, email=email,
+                              root=root)
+        session.set_cookie(response, self._secret(), anonymous, self._secure(request), root)
         return response
 
     def _consent_page(self, request: Request, account: Account, req: AuthRequest, user: User,
@@ -195,7 +199,7 @@ class AuthorizePages:
         return pages.page("consent.html", app_name=req.app.name, account=account.name, user_email=user.email,
                           scopes=req.scopes, descriptions=SCOPE_TEXT,
                           redirect_host=urllib.parse.urlsplit(req.redirect_uri).netloc,
-                          action="/oauth2/authorize?" + request.url.query,
+                          action=paths.root_in(request.scope) + "/oauth2/authorize?" + request.url.query,
                           csrf_token=session.csrf_token(self._secret(), current))
 
     async def login(self, request: Request) -> Response:
@@ -223,7 +227,7 @@ class AuthorizePages:
         email = form.get("email", "").strip().lower()
         with self.state.db.session(write=False) as db:
             try:
-                account = accounts.resolve_account(db, host, self.state.settings)
+                account = accounts.resolve_account(db, host, self.state.settings, paths.account_in(request.scope))
             except HttpRefusal:
                 return pages.error_page("Unknown account", "No account is served at this address.", 404)
             if current is None or current.account_id != account.id or \
@@ -250,14 +254,16 @@ class AuthorizePages:
             if user is None or not matched:
                 return self.throttle.failed(attempt)
             self.throttle.succeeded(attempt)
-            response = RedirectResponse("/oauth2/authorize?" + next_query, 303)
+            root = paths.root_in(request.scope)
+            response = RedirectResponse(root + "/oauth2/authorize?" + next_query, 303)
             session.set_cookie(response, self._secret(), session.new_session(account.id, user.id),
-                               self._secure(request))
+                               self._secure(request), root)
             return response
 
     def _retry_login(self, request: Request, form: dict[str, str], next_query: str,
                      current: WebSession | None) -> Response:
         with self.state.db.session(write=False) as db:
-            account = accounts.resolve_account(db, request.headers.get("host", ""), self.state.settings)
+            account = accounts.resolve_account(db, request.headers.get("host", ""), self.state.settings,
+                                               paths.account_in(request.scope))
             return self._login_page(request, account, "", next_query, current, status=401,
                                     error="Wrong e-mail or password.", email=form.get("email", "").strip())

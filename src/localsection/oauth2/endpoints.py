@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from localsection import accounts, tokens
+from localsection.api import paths
 from localsection.api.endpoint import Incoming
 from localsection.api.endpoint import read_params as read_request_params
 from localsection.errors import HttpRefusal
@@ -73,9 +75,13 @@ def authenticate_client(db: Session, params: dict[str, str]) -> OAuthApp:
     return app
 
 
-def account_url(state: AppState, db: Session, account: Account, scheme: str, host: str) -> str:
+def account_url(state: AppState, db: Session, account: Account, scheme: str, host: str,
+                scope: Scope | None = None) -> str:
     """The account's public origin: PUBLIC_URL, this request's origin when it is the account's host,
-    else `<scheme>://<account>.<domain>[:port]`."""
+    else `<scheme>://<account>.<domain>[:port]`. A request by path (`/a/<name>/oauth2/...`) gets this request's
+    origin with the account's path, `/a/<account>` (api/paths.py)."""
+    if scope is not None and paths.account_in(scope) is not None:
+        return state.base_url(account.name, scheme, host, paths.root_for(scope, account.name))
     if state.settings.public_url:
         return state.base_url(account.name, scheme, host)
     name = accounts.account_name_from_host(host, state.settings)
@@ -102,18 +108,19 @@ class TokenEndpoint:
                                "error_description": "Method not allowed"}, 405, {"Allow": "GET, POST"})
         params = await read_params(request)
         origin = (request.url.scheme, request.headers.get("host", ""))
-        body = await run_in_threadpool(self.grant, params, *origin)
+        body = await run_in_threadpool(self.grant, params, *origin, request.scope)
         return oauth_json(body)
 
-    def grant(self, params: dict[str, str], scheme: str, host: str) -> dict[str, Any]:
+    def grant(self, params: dict[str, str], scheme: str, host: str, scope: Scope | None = None) -> dict[str, Any]:
         """One transaction; refusals still commit the revocations they trigger."""
         with self.state.db.session(write=True) as db:
             try:
-                return self._grant(db, params, scheme, host)
+                return self._grant(db, params, scheme, host, scope)
             except OAuthError as exc:
                 return exc.body()
 
-    def _grant(self, db: Session, params: dict[str, str], scheme: str, host: str) -> dict[str, Any]:
+    def _grant(self, db: Session, params: dict[str, str], scheme: str, host: str,
+               scope: Scope | None = None) -> dict[str, Any]:
         grant_type = params.get("grant_type") or self.default_grant
         if grant_type not in ("authorization_code", "refresh_token"):
             raise problems.unsupported_grant()
@@ -125,7 +132,7 @@ class TokenEndpoint:
             raise
         account = db.get(Account, app.account_id)
         assert account is not None
-        url = account_url(self.state, db, account, scheme, host)
+        url = account_url(self.state, db, account, scheme, host, scope)
         if grant_type == "refresh_token":
             return refresh.rotate(db, self.state.settings, app, params.get("refresh_token", ""), account_url=url)
         code, user = codes.redeem(db, app, params.get("code", ""), params.get("redirect_uri", ""),
@@ -148,17 +155,19 @@ class ResourceEndpoint:
         scheme, _, bearer = request.headers.get("authorization", "").strip().partition(" ")
         token = bearer.strip() if scheme.lower() == "bearer" else params.get("access_token", "")
         body = await run_in_threadpool(self.resource, params, token, request.url.scheme,
-                                       request.headers.get("host", ""))
+                                       request.headers.get("host", ""), request.scope)
         return oauth_json(body)
 
-    def resource(self, params: dict[str, str], token: str, scheme: str, host: str) -> dict[str, Any]:
+    def resource(self, params: dict[str, str], token: str, scheme: str, host: str,
+                 scope: Scope | None = None) -> dict[str, Any]:
         with self.state.db.session(write=False) as db:
             try:
-                return self._resource(db, params, token, scheme, host)
+                return self._resource(db, params, token, scheme, host, scope)
             except OAuthError as exc:
                 return exc.body()
 
-    def _resource(self, db: Session, params: dict[str, str], token: str, scheme: str, host: str) -> dict[str, Any]:
+    def _resource(self, db: Session, params: dict[str, str], token: str, scheme: str, host: str,
+                  scope: Scope | None = None) -> dict[str, Any]:
         # Bearer-only callers (the league provider) send no client credentials; PMO sends them.
         with_client = bool(params.get("client_id") or params.get("client_secret"))
         app = authenticate_client(db, params) if with_client else None
@@ -176,4 +185,4 @@ class ResourceEndpoint:
         account = db.get(Account, claims.account_id)
         assert user is not None and account is not None
         return {"id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
-                "email": user.email, "account_url": account_url(self.state, db, account, scheme, host)}
+                "email": user.email, "account_url": account_url(self.state, db, account, scheme, host, scope)}

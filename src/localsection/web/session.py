@@ -85,7 +85,8 @@ def csrf_ok(secret: bytes, session: WebSession | None, token: str) -> bool:
     return hmac.compare_digest(csrf_token(secret, session), token)
 
 
-def set_cookie(response: Response, secret: bytes, session: WebSession, secure: bool) -> None:
-    """HttpOnly, SameSite=Lax, Secure over https; scoped to /oauth2 only."""
-    response.set_cookie(COOKIE, encode(secret, session), max_age=LOGIN_TTL, path=COOKIE_PATH, httponly=True,
+def set_cookie(response: Response, secret: bytes, session: WebSession, secure: bool, root: str = "") -> None:
+    """HttpOnly, SameSite=Lax, Secure over https; scoped to /oauth2 only (`<root>/oauth2` under a root path, so
+    each account reached by path, `/a/<account>`, keeps its own session)."""
+    response.set_cookie(COOKIE, encode(secret, session), max_age=LOGIN_TTL, path=root + COOKIE_PATH, httponly=True,
                         samesite="lax", secure=secure)
