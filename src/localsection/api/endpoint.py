@@ -21,8 +21,8 @@ from starlette.types import Receive, Scope, Send
 from localsection import access, accounts, errors, tokens
 from localsection.api import auth
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
-from localsection.api.paths import ACCOUNT_KEY
 from localsection.api.params import Params, UploadedPart
+from localsection.api.paths import ACCOUNT_KEY
 from localsection.api.ratelimit import RateLimiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
@@ -170,7 +170,7 @@ class ApiEndpoint:
             return json_response(errors.action_invalid("user method: access token only").body())
         headers = {"host": request.headers.get("host", ""),
                    "authorization": request.headers.get("authorization", ""),
-                   "scheme": request.scheme, "root": ""}
+                   "scheme": request.scheme, "account": "", "root": ""}
         if ACCOUNT_KEY in request.scope:  # /a/<account>/...: the path names the account (api/paths.py)
             headers["account"] = request.scope[ACCOUNT_KEY]
             headers["root"] = request.scope["root_path"]
@@ -232,7 +232,7 @@ class ApiEndpoint:
         settings = self.state.settings
         with self.state.db.session(write=spec.write, nowait=nowait) as db:
             account, owner = accounts.resolve_account_and_owner(
-                db, headers["host"], settings, headers["account"] if "account" in headers else None)
+                db, headers["host"], settings, headers["account"] or None)
             if self.kind == "admin":
                 if headers["authorization"].lower().startswith("bearer "):
                     raise errors.hash_invalid()
