@@ -70,7 +70,7 @@ def _handler(fn: Any) -> Any:
 
 
 def _clock_state() -> dict[str, Any]:
-    return {"now": clock.now().isoformat() + "Z", "offset_seconds": round(clock.offset(), 3),
+    return {"now": clock.now().isoformat() + "Z", "offset_seconds": round(clock.offset(), 3) + 0.0,
             "frozen": clock.frozen()}
 
 
