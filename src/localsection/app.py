@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from localsection import actions, housekeeping, tokens
@@ -24,6 +24,7 @@ from localsection.api.endpoint import ApiEndpoint, json_response
 from localsection.api.limits import BodyLimits
 from localsection.api.paths import PREFIX, enter_account_path
 from localsection.config import Settings
+from localsection.control import control_routes
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
 
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
             await run_in_threadpool(worker.stop)
         state.db.dispose()
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/api/admin/v2", admin),
         Route("/api/admin/v2/", admin),
         Route("/api/admin", admin),  # v1: old clients still call it (legacy md5 included); same API
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         Route("/download/{id_file:int}/", DownloadRoute(state)),
         *oauth_routes(state),
     ]
+    if state.settings.emulator:  # off: every /_localsection/* path is the usual 404
+        routes.append(Mount("/_localsection", routes=control_routes(state)))
     api = {path: admin for path in ADMIN_PATHS} | {"/api/oauth2": user, "/api/oauth2/": user}
     middleware = [Middleware(ApiPaths, endpoints=api), Middleware(BodyLimits, settings=state.settings)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     webhook_batch_max: _Count = 100  # events sent in one POST when a webhook has a backlog
     log_level: LogLevel = "info"
     oauth_private_key_file: str = ""  # PEM RSA key for access tokens; empty = generated in data_dir
+    emulator: bool = False  # the control API at /_localsection (accounts, reset, clock): local use only
     unsafe_test_clock: bool = False  # tests only: POST /__test__/clock moves the server clock
     db_wait_seconds: Annotated[float, Field(ge=0)] = 30.0  # how long serve / db upgrade wait for PostgreSQL
     extra: dict[str, str] = Field(default_factory=dict)

@@ -74,7 +74,10 @@ def _answers(host: str, port: int) -> bool:
 def serve(host: str | None = typer.Option(None, "--host", help=f"Address to listen on ({env_name('host')})."),
           port: int | None = typer.Option(None, "--port", min=0, max=65535,
                                           help=f"Port ({env_name('port')}); 0 picks a free one."),
-          workers: int = typer.Option(1, "--workers", min=1, help="Server processes (PostgreSQL only).")) -> None:
+          workers: int = typer.Option(1, "--workers", min=1, help="Server processes (PostgreSQL only)."),
+          emulator: bool = typer.Option(False, "--emulator",
+                                        help=f"Serve the control API at /_localsection ({env_name('emulator')}); "
+                                             "local use only.")) -> None:
     """Migrate, create the default account if needed, serve the API; print its credentials once listening."""
     import uvicorn
 
@@ -83,6 +86,8 @@ def serve(host: str | None = typer.Option(None, "--host", help=f"Address to list
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
+    if emulator:
+        overrides["emulator"] = True
     settings = load_settings(**overrides)
     if workers > 1 and settings.effective_database_url.startswith("sqlite"):
         raise ConfigError(f"--workers {workers} needs PostgreSQL: SQLite takes one writer at a time, so serve runs "
@@ -97,6 +102,8 @@ def serve(host: str | None = typer.Option(None, "--host", help=f"Address to list
     # The app (here and in worker processes) reads its settings from the environment: hand it the real address.
     os.environ[env_name("host")] = settings.host
     os.environ[env_name("port")] = str(settings.port)
+    if settings.emulator:
+        os.environ[env_name("emulator")] = "1"
     config = uvicorn.Config("localsection.asgi:app", host=settings.host, port=settings.port, workers=workers,
                             log_level=settings.log_level, **uvicorn_options())
     server = uvicorn.Server(config)
