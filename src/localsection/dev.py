@@ -230,6 +230,22 @@ def reset_account(db: Database, account_name: str) -> dict[str, int]:
     return {k: v for k, v in deleted.items() if v}
 
 
+def delete_account(db: Database, account_name: str) -> bool:
+    """Delete an account and every row it owns, in one transaction; False when there is none of that name."""
+    with db.session(write=True) as s:
+        account = s.scalars(select(Account).where(Account.name == account_name.strip().lower())).first()
+        if account is None:
+            return False
+        account.owner_id = None
+        s.flush()
+        for table in reversed(account_tables()):
+            where = _account_filter(table, account.id)
+            assert where is not None
+            s.execute(delete(table).where(where))
+        s.execute(delete(Account).where(Account.id == account.id))
+    return True
+
+
 def sqlalchemy_url(url: str) -> str:
     """postgresql://… -> postgresql+psycopg://… (psycopg 3); other URLs unchanged."""
     for prefix in ("postgresql://", "postgres://"):

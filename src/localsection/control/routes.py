@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -89,22 +89,6 @@ def _parse_time(value: Any) -> float:
         raise BadRequest(f"field now is out of range: {value}") from None
 
 
-def delete_account(state: AppState, name: str) -> bool:
-    """Delete an account and every row it owns, in one transaction; False when there is none of that name."""
-    with state.db.session(write=True) as s:
-        account = s.scalars(select(Account).where(Account.name == name.strip().lower())).first()
-        if account is None:
-            return False
-        account.owner_id = None
-        s.flush()
-        for table in reversed(dev.account_tables()):
-            where = dev._account_filter(table, account.id)
-            assert where is not None
-            s.execute(delete(table).where(where))
-        s.execute(delete(Account).where(Account.id == account.id))
-    return True
-
-
 def control_routes(state: AppState) -> list[BaseRoute]:
     """The routes, relative to the mount point `/_localsection`."""
 
@@ -133,7 +117,7 @@ def control_routes(state: AppState) -> list[BaseRoute]:
 
     async def remove(request: Request) -> Response:
         name = str(request.path_params["name"])
-        if not await run_in_threadpool(delete_account, state, name):
+        if not await run_in_threadpool(dev.delete_account, state.db, name):
             raise BadRequest(f"no account named {name}", 404)
         return JSONResponse({"status": "ok", "account": name.lower()})
 
