@@ -49,6 +49,8 @@ CASES = [
          ["LOCALSECTION_LOG_LEVEL", "'chatty'", "critical, error, warning, info, debug, trace"]),
     Case("rate limit lots", ["accounts", "list"], {"LOCALSECTION_RATE_LIMIT": "lots"},
          ["LOCALSECTION_RATE_LIMIT", "'lots'", "a number of at least 0"]),
+    Case("clock offset abc", ["accounts", "list"], {"LOCALSECTION_CLOCK_OFFSET": "abc"},
+         ["LOCALSECTION_CLOCK_OFFSET", "'abc'", "a number"]),
     Case("database URL with a bad port", ["serve"],
          {"LOCALSECTION_DATABASE_URL": "postgresql://app:hunter2@db:port/app"},
          ["LOCALSECTION_DATABASE_URL", "app:***@db", "port is not a number"]),

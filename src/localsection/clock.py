@@ -11,7 +11,17 @@ import datetime as dt
 import os
 import time
 
-_offset_seconds: float = float(os.environ.get("LOCALSECTION_CLOCK_OFFSET", "0") or 0)
+
+def _initial_offset() -> float:
+    """LOCALSECTION_CLOCK_OFFSET (tests only). A malformed value counts as 0 here: Settings.from_env() validates
+    the same variable and every command stops on it with a one-line error before the clock matters."""
+    try:
+        return float(os.environ.get("LOCALSECTION_CLOCK_OFFSET", "0") or 0)
+    except ValueError:
+        return 0.0
+
+
+_offset_seconds: float = _initial_offset()
 _frozen_at: float | None = None  # the unix time the clock stands at while frozen
 
 
