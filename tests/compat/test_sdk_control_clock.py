@@ -3,7 +3,6 @@ refreshes by itself, and admin-key calls (the `Admin` header, checked against re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from tests.compat.conftest import Server, running_server
-from tests.compat.test_sdk_oauth import REDIRECT, browse_to_code
+from tests.compat.test_sdk_oauth import browse_to_code, sdk_oauth_client
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +23,7 @@ def test_a_25_hour_clock_move_expires_the_token_the_sdk_refreshes_and_admin_call
     from worksection.client import Client
 
     url = emulator.url
-    app = json.loads(emulator.cli("apps", "create", "--account", "localsection", "--name", "SDK test app",
-                                  "--redirect-uri", REDIRECT, "--json"))
-    user = Client(url).set_client({
-        "client_id": app["client_id"], "client_secret": app["client_secret"], "redirect_uri": REDIRECT,
-        "scope": ["users_read", "projects_read"], "auth_url": url + "/oauth2/authorize",
-        "token_url": url + "/oauth2/token", "refresh_url": url + "/oauth2/refresh",
-    })
+    user = sdk_oauth_client(emulator, "localsection", url, ["users_read", "projects_read"])
     oauth = user.get_oauth()
     token = oauth.fetch_access_token_by_auth_code(browse_to_code(emulator, oauth.get_authorization_url("sdk-state-42")))
     user.set_access_token(token)

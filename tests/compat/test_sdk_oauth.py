@@ -13,6 +13,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -52,19 +53,25 @@ def browse_to_code(server: Server, authorization_url: str) -> str:
         return params["code"][0]
 
 
-def test_the_official_sdk_runs_the_oauth_flow_and_refreshes_an_expired_token(clock_server: Server) -> None:
+def sdk_oauth_client(server: Server, account: str, origin: str, scopes: list[str], name: str = "SDK test app") -> Any:
+    """The official SDK set up for the OAuth flow of a new app of `account`, reached at `origin`."""
     from worksection.client import Client
+
+    app = json.loads(server.cli("apps", "create", "--account", account, "--name", name, "--redirect-uri", REDIRECT,
+                                "--json"))
+    return Client(origin).set_client({
+        "client_id": app["client_id"], "client_secret": app["client_secret"], "redirect_uri": REDIRECT,
+        "scope": scopes, "auth_url": origin + "/oauth2/authorize", "token_url": origin + "/oauth2/token",
+        "refresh_url": origin + "/oauth2/refresh",
+    })
+
+
+def test_the_official_sdk_runs_the_oauth_flow_and_refreshes_an_expired_token(clock_server: Server) -> None:
     from worksection.exceptions.response_exception import ResponseException
     from worksection.exceptions.unauthorized_exception import UnauthorizedException
 
     url = clock_server.url
-    app = json.loads(clock_server.cli("apps", "create", "--account", "localsection", "--name", "SDK test app",
-                                      "--redirect-uri", REDIRECT, "--json"))
-    client = Client(url).set_client({
-        "client_id": app["client_id"], "client_secret": app["client_secret"], "redirect_uri": REDIRECT,
-        "scope": ["users_read", "projects_read", "tasks_read"], "auth_url": url + "/oauth2/authorize",
-        "token_url": url + "/oauth2/token", "refresh_url": url + "/oauth2/refresh",
-    })
+    client = sdk_oauth_client(clock_server, "localsection", url, ["users_read", "projects_read", "tasks_read"])
     oauth = client.get_oauth()
     code = browse_to_code(clock_server, oauth.get_authorization_url("sdk-state-42"))
     token = oauth.fetch_access_token_by_auth_code(code)

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 
 from tests.compat.conftest import Server
-
-REDIRECT = "http://localhost:9/oauth/callback"
+from tests.compat.test_sdk_oauth import sdk_oauth_client
 
 
 def second_account(server: Server) -> dict[str, Any]:
@@ -50,18 +49,10 @@ def test_the_sdk_works_on_an_account_reached_by_path(server: Server, sdk: Any) -
 
 
 def test_the_sdk_runs_the_oauth_flow_under_the_path(server: Server) -> None:
-    from worksection.client import Client
-
     created = second_account(server)
     name = created["account"]
     origin = f"{server.url}/a/{name}"
-    app = json.loads(server.cli("apps", "create", "--account", name, "--name", "Path SDK app",
-                                "--redirect-uri", REDIRECT, "--json"))
-    client = Client(origin).set_client({
-        "client_id": app["client_id"], "client_secret": app["client_secret"], "redirect_uri": REDIRECT,
-        "scope": ["users_read", "projects_read"], "auth_url": origin + "/oauth2/authorize",
-        "token_url": origin + "/oauth2/token", "refresh_url": origin + "/oauth2/refresh",
-    })
+    client = sdk_oauth_client(server, name, origin, ["users_read", "projects_read"], name="Path SDK app")
     oauth = client.get_oauth()
     with httpx.Client(follow_redirects=False, timeout=30) as browser:
         login = browser.get(oauth.get_authorization_url("path-state"))

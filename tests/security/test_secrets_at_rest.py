@@ -78,7 +78,7 @@ def test_an_existing_loose_data_dir_and_database_are_tightened_when_opened(tmp_p
 
 
 def test_a_data_dir_owned_by_someone_else_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data_dir = tmp_path / "shared"
+    data_dir = tmp_path / "someone-elses"
     data_dir.mkdir(mode=0o750)
     data_dir.chmod(0o750)
     monkeypatch.setattr(os, "getuid", lambda: data_dir.stat().st_uid + 1)
