@@ -280,6 +280,12 @@ class Database:
     @contextmanager
     def _transaction(self, conn: Connection, write: bool, nowait: bool) -> Iterator[Session]:
         conn.execution_options(ls_write=write, ls_nowait=nowait)  # changes `conn` in place
+        if not write and self._writers is None:
+            # PostgreSQL reads run in autocommit: no BEGIN and no COMMIT, two network round trips of a get_task's
+            # five (docs/performance.md). Each statement still sees one consistent snapshot; a read action's few
+            # statements are independent lookups, as a streamed list's chunks already are. The pool resets the
+            # level when the connection is returned.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         with Session(bind=conn, expire_on_commit=False, autoflush=True) as session, conn.begin():
             yield session
             session.flush()
