@@ -144,7 +144,7 @@ def test_a_session_can_be_revoked_from_another_browser_and_everywhere(web_app: S
     laptop = web_client(web_app, owner_web.api, **{"User-Agent": "Laptop browser"})
     laptop.sign_in()
     me = owner_web.get("/me").text
-    assert "Laptop browser" in me
+    assert 'title="Laptop browser"' in me
     with owner_web.api.state.db.session(write=False) as s:
         laptop_id = s.scalars(select(WebSession.id).where(WebSession.user_agent == "Laptop browser",
                                                           WebSession.user_id == owner_web.api.owner_id)).one()

@@ -46,7 +46,8 @@ def me(page: Page) -> Response:
             page.flash(page._("You are signed out everywhere."))
             return redirect_after_post(page, "/login")
         raise FormError("Unknown action.")
-    return page.render("me.html", sessions=sessions.list_for(page.db, page.user), current_id=page.session.id)
+    return page.render("me.html", sessions=sessions.list_for(page.db, page.user), current_id=page.session.id,
+                       describe_agent=sessions.describe_agent)
 
 
 def N_(message: str) -> str:  # marks a msgid for extraction (make messages); translated when shown

@@ -115,6 +115,21 @@ def purge_expired(db: Session) -> int:
     return int(getattr(done, "rowcount", 0) or 0)
 
 
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
+             ("HeadlessChrome/", "Chrome"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def describe_agent(user_agent: str) -> str:
+    """A short, readable name for a User-Agent ("Firefox on Linux"); the raw text when nothing matches."""
+    browser = next((name for key, name in _BROWSERS if key in user_agent), "")
+    system = next((name for key, name in _SYSTEMS if key in user_agent), "")
+    if browser and system:
+        return f"{browser} · {system}"
+    return browser or system or user_agent[:60]
+
+
 def csrf_for(secret: bytes, binding: str) -> str:
     """The CSRF token of a session (binding: its token hash) or of an anonymous form (binding: the nonce)."""
     return hmac.new(secret, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
