@@ -108,3 +108,12 @@ def test_oversized_forms_are_refused_before_reading(owner_web: WebClient) -> Non
     resp = owner_web.post("/me", {"action": "language", "language": "x" * (handlers.MAX_FORM + 10)})
     assert resp.status_code == 413
     assert owner_web.cookie(sessions.COOKIE)
+
+
+def test_over_https_the_session_cookie_is_secure(web_app: Starlette, api: Api) -> None:
+    from starlette.testclient import TestClient
+
+    from tests.webapp.helpers import WebClient as Client
+
+    web = Client(TestClient(web_app, base_url=f"https://{api.host}"), api)
+    assert "Secure" in web.sign_in().headers["set-cookie"]

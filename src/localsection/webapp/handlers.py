@@ -181,6 +181,7 @@ class Page:
     def sign_in(self, user: User) -> None:
         """Start a new session for `user` (a new token: the old session, if any, is ended)."""
         sessions.end(self.db, _session_tokens(self.request))
+        sessions.purge_expired(self.db)
         self._set_session = sessions.start(self.db, user, self.request.headers.get("user-agent", ""),
                                            clientaddr.client_address(self.request, self.state.settings))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from localsection import clock
@@ -32,12 +32,18 @@ def find_user(db: Session, account_id: int, email: str) -> User | None:
 
 def issue(db: Session, user: User) -> str:
     """A new reset token for `user` (earlier unused links stay valid until they expire)."""
+    purge_expired(db)
     token = secrets.token_urlsafe(32)
     now = clock.now()
     db.add(PasswordReset(account_id=user.account_id, user_id=user.id, token_hash=sessions.hash_token(token),
                          created_at=now, expires_at=now + RESET_TTL))
     db.flush()
     return token
+
+
+def purge_expired(db: Session) -> None:
+    """Delete reset links past their hour (run whenever a new one is made)."""
+    db.execute(delete(PasswordReset).where(PasswordReset.expires_at <= clock.now()))
 
 
 def valid(db: Session, account_id: int, token: str) -> PasswordReset | None:

@@ -16,7 +16,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from localsection import clock
@@ -110,8 +110,10 @@ def end(db: Session, tokens: list[str]) -> None:
 
 
 def purge_expired(db: Session) -> int:
-    """Delete sessions past their lifetime (housekeeping); returns how many."""
-    done = db.execute(delete(WebSession).where(WebSession.expires_at <= clock.now()))
+    """Delete sessions past their lifetime or idle timeout (run at every sign-in); returns how many."""
+    now = clock.now()
+    done = db.execute(delete(WebSession).where(or_(WebSession.expires_at <= now,
+                                                   WebSession.last_seen_at <= now - IDLE_TIMEOUT)))
     return int(getattr(done, "rowcount", 0) or 0)
 
 
