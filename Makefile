@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LOCALSECTION_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install run test test-reliability check bench soak clean
+.PHONY: help install run test test-reliability check bench soak clean messages
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -37,6 +37,11 @@ bench: $(STAMP) ## Run the benchmark scripts (they print figures, they do not fa
 
 soak: $(STAMP) ## Run the reliability suites at full size (crash, concurrency, fuzz, isolation, rate limit, scale-out)
 	LOCALSECTION_SOAK=1 $(BIN)/python -m pytest tests/reliability -q
+
+LOCALES := src/localsection/webapp/locale
+messages: $(STAMP) ## Extract the web app's strings and update the catalogues (then translate the new entries)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k ngettext:1,2 -k FormError --no-location --sort-output -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -l uk --no-fuzzy-matching --ignore-obsolete
 
 clean: ## Remove .venv and caches (keeps ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,9 @@ from localsection.config import Settings
 from localsection.control import control_routes
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
+from localsection.webapp import handlers as webapp_pages
+from localsection.webapp.routes import serves as webapp_serves
+from localsection.webapp.routes import webapp_routes
 
 # A 1x1 grey PNG: the placeholder avatar every user gets.
 _AVATAR = base64.b64decode(
@@ -94,8 +97,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
     async def avatar(_: Request) -> Response:
         return Response(_AVATAR, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
-    async def not_found(_: Request, exc: Exception) -> Response:
+    async def not_found(request: Request, exc: Exception) -> Response:
         code = exc.status_code if isinstance(exc, HTTPException) else 404
+        if code == 404 and webapp_serves(request.url.path[len(request.scope.get("root_path", "")):]):
+            return await webapp_pages.not_found(request)  # an HTML page (JSON when no account is served here)
         message = "Method not allowed" if code == 405 else "Not found"
         return json_response({"status": "error", "message": message}, code)
 
@@ -131,6 +136,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         Route("/avatars/{user_id:int}.png", avatar),
         Route("/download/{id_file:int}/", DownloadRoute(state)),
         *oauth_routes(state),
+        *webapp_routes(state),
     ]
     if state.settings.emulator:  # off: every /_localsection/* path is the usual 404
         routes.append(Mount("/_localsection", routes=control_routes(state)))

@@ -85,6 +85,7 @@ class User(Base):
     address2: Mapped[str] = mapped_column(String(255), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)  # web app language; None = browser's
 
 
 # Ids 0, 1 and 2 belong to the pseudo users (manager NOONE, executive NOONE, ANY; PROTOCOL.md §3.3), so real users
@@ -486,3 +487,31 @@ class RevokedToken(Base):
     __tablename__ = "oauth_revoked"
     jti: Mapped[str] = mapped_column(String(100), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A signed-in web app session. Only the SHA-256 of the cookie's random token is stored."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = _pk()
+    account_id: Mapped[int] = _account()
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # absolute end of the session
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PasswordReset(Base):
+    """A one-time password reset link (the SHA-256 of its token), valid until `expires_at`, spent at `used_at`."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = _pk()
+    account_id: Mapped[int] = _account()
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

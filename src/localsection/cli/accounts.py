@@ -140,3 +140,25 @@ def users_set_password(account: str = typer.Option(..., "--account"), email: str
     except accounts.AccountError as exc:
         fail(str(exc))
     typer.echo("password updated")
+
+
+@users_app.command("reset-link")
+def users_reset_link(account: str = typer.Option(..., "--account", help="Account name."),
+                     email: str = typer.Option(..., "--email")) -> None:
+    """Print a one-time link (valid one hour) with which the user sets a new password in the web app."""
+    from localsection.webapp import resets
+
+    db = open_db()
+    try:
+        with db.session() as s:
+            acc = accounts.get_account(s, account)
+            user = resets.find_user(s, acc.id, email)
+            if user is None:
+                raise accounts.AccountError(f"no user {email.strip().lower()} who can sign in to account {acc.name}")
+            token = resets.issue(s, user)
+            name = acc.name
+    except accounts.AccountError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    typer.echo(f"{account_url(db.settings, name)}/password/reset/{token}")

@@ -1,0 +1,3 @@
+from localsection.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP-facing layer: parameter parsing, authentication, the action registry and the routes."""

@@ -1,0 +1,351 @@
+"""The only code that sees HTTP for the API paths: read params, find the action, authenticate, run, render."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from localsection import access, accounts, errors, tokens
+from localsection.api import auth
+from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
+from localsection.api.params import Params, UploadedPart
+from localsection.api.paths import ACCOUNT_KEY
+from localsection.api.ratelimit import RateLimiter
+from localsection.api.registry import ActionSpec, lookup
+from localsection.ctx import Ctx
+from localsection.db import WouldBlock
+from localsection.errors import ApiError, HttpRefusal
+from localsection.formats import is_digits
+from localsection.state import AppState
+
+log = logging.getLogger("localsection.api")
+RETRIES = 3  # attempts of one action whose transaction lost a race
+INLINE_PATIENCE = 0.5  # seconds an event-loop action waits for the write lock before using a thread
+DECODE_INLINE_BYTES = 64 * 1024  # larger bodies are decoded, and their actions run, in a worker thread
+
+API_HEADERS = {
+    "Cache-Control": "no-store, no-cache, must-revalidate",
+    "Pragma": "no-cache",
+    "Expires": "Thu, 19 Nov 1981 08:52:00 GMT",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Access-Control-Allow-Origin": "*",
+}
+JSON_TYPE = "application/json; charset=utf-8"
+_PAGE = re.compile(r"^/project/(\d+)/(?:(\d+)/)?(?:(\d+)/)?$")
+
+
+_RAW_API_HEADERS = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in API_HEADERS.items()]
+_RAW_JSON_TYPE = (b"content-type", JSON_TYPE.encode("latin-1"))
+
+
+class JsonResponse(Response):
+    """A JSON answer with the API's fixed headers, encoded once per process, sent as two ASGI messages."""
+
+    def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.body = orjson.dumps(content)
+        self.status_code = status_code
+        self.background = None
+        self.raw_headers = [_RAW_JSON_TYPE, (b"content-length", str(len(self.body)).encode("latin-1")),
+                            *_RAW_API_HEADERS]
+        if headers:
+            self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JsonResponse(body, status, headers)
+
+
+@dataclass
+class Incoming:
+    """What the API reads of one HTTP request, taken straight from the ASGI scope."""
+
+    scope: Scope
+    receive: Receive
+    method: str
+    headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
+    raw_query: str
+
+    @classmethod
+    def of(cls, scope: Scope, receive: Receive) -> Incoming:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        raw_query = scope.get("query_string", b"").decode("utf-8", "replace")  # curl sends raw UTF-8
+        return cls(scope, receive, scope.get("method", "GET"), headers, raw_query)
+
+    @property
+    def scheme(self) -> str:
+        return str(self.scope.get("scheme", "http"))
+
+    async def body(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+class ApiEndpoint:
+    """ASGI app serving `/api/admin/v2` (kind="admin") or `/api/oauth2` (kind="user")."""
+
+    def __init__(self, state: AppState, kind: str) -> None:
+        self.state = state
+        self.kind = kind
+        self.limiter = RateLimiter(state.settings.rate_limit_per_second, state.settings.rate_limit_burst)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guard = BodyGuard(receive, self.state.settings.max_body_bytes)
+        try:
+            response = await self.handle(Incoming.of(scope, guard.receive), guard)
+        except BodyTooLarge:
+            response = json_response(TOO_LARGE, 413)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Incoming, guard: BodyGuard | None = None) -> Response:
+        if request.method not in ("GET", "POST"):
+            return json_response({"status": "error", "message": "Method not allowed"}, 405,
+                                 {"Allow": "GET, POST"})
+        raw_query = request.raw_query
+        settings = self.state.settings
+        if len(request.scope.get("raw_path", b"")) + len(raw_query) > settings.max_url_bytes:
+            return json_response({"status": "error", "message": "Request URL is too long"}, 414)
+        limit = self.body_cap(raw_query, request.headers.get("content-type", ""))
+        if guard is not None:
+            guard.limit = limit
+        declared = request.headers.get("content-length", "")
+        if is_digits(declared) and int(declared) > limit:
+            return json_response(TOO_LARGE, 413)
+        params = await read_params(request, raw_query)
+        try:
+            return await self.dispatch(request, params)
+        finally:
+            for part in params.files:
+                part.file.close()
+
+    def body_cap(self, raw_query: str, content_type: str) -> int:
+        """Files only come in multipart bodies to actions that take uploads (or to an action only the body names):
+        those may send up to max_body_bytes. Every other body carries parameters only: max_params_bytes."""
+        settings = self.state.settings
+        if not content_type.lower().startswith("multipart/form-data"):
+            return settings.max_params_bytes
+        name = next((v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True) if k == "action"), None)
+        if name is None:
+            return settings.max_body_bytes
+        spec = lookup(name.strip())
+        return settings.max_body_bytes if spec is not None and spec.uploads else settings.max_params_bytes
+
+    async def dispatch(self, request: Incoming, params: Params) -> Response:
+        query_action = params.query_value("action")
+        name = (query_action if query_action is not None else params.text("action")) or ""
+        if not name.strip():
+            return json_response(errors.action_required().body())
+        body_action = params.body_value("action")
+        if self.kind == "admin" and query_action is not None and body_action not in (None, query_action):
+            # The query decides what runs (§1.3); a different action in the body is an attempt to run one
+            # action under another's signature (PROTOCOL.md §2.1).
+            return json_response(errors.hash_invalid().body())
+        spec = lookup(name.strip())
+        if spec is None:
+            return json_response(errors.action_invalid().body())
+        if spec.user_only and self.kind == "admin":
+            return json_response(errors.action_invalid("user method: access token only").body())
+        headers = {"host": request.headers.get("host", ""),
+                   "authorization": request.headers.get("authorization", ""),
+                   "scheme": request.scheme, "account": "", "root": ""}
+        if ACCOUNT_KEY in request.scope:  # /a/<account>/...: the path names the account (api/paths.py)
+            headers["account"] = request.scope[ACCOUNT_KEY]
+            headers["root"] = request.scope["root_path"]
+        try:
+            result = await self._run(spec, name.strip(), params, headers)
+        except ApiError as exc:
+            return json_response(exc.body())
+        except HttpRefusal as exc:
+            return json_response(exc.body(), exc.http_status, exc.headers)
+        except Exception:
+            # A bug must still answer JSON: the SDK reports a non-JSON body as "Invalid response body".
+            log.exception("action %s failed", name.strip())
+            return json_response({"status": "error", "message": "Internal server error"}, 500)
+        if isinstance(result, Response):
+            return result
+        return json_response(result)
+
+    async def _run(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """Run a short SQLite action right here on the event loop, anything else in a worker thread.
+
+        On the loop an action never waits inside SQLite or on a lock: while another writer (a worker thread,
+        the webhook worker, another process) holds the write lock, it yields to the loop and tries again
+        (WouldBlock); after INLINE_PATIENCE, or when its transaction lost a race, it goes to a worker thread
+        that waits and retries as usual. Every failed attempt was rolled back.
+        """
+        db = self.state.db
+        inline = not spec.threaded and not params.files and params.body_size <= DECODE_INLINE_BYTES
+        if db.runs_inline and inline and (db.writes_inline or not spec.write):
+            deadline = time.monotonic() + INLINE_PATIENCE
+            pause = 0.0002
+            while True:
+                try:
+                    return self._execute_once(spec, name, params, headers, nowait=True)
+                except WouldBlock:
+                    if time.monotonic() + pause > deadline:
+                        break
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.005)
+                except (IntegrityError, OperationalError):
+                    break
+        return await run_in_threadpool(self.execute, spec, name, params, headers)
+
+    def execute(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """Run the action's transaction, retrying it when it lost a race (unique insert, deadlock, lock)."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return self._execute_once(spec, name, params, headers)
+            except (IntegrityError, OperationalError):
+                if attempt == RETRIES:
+                    raise
+                for part in params.files:
+                    part.file.seek(0)
+                time.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    def _execute_once(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str],
+                      nowait: bool = False) -> Any:
+        """Authenticate, authorize and run one action inside one transaction."""
+        settings = self.state.settings
+        with self.state.db.session(write=spec.write, nowait=nowait) as db:
+            account, owner = accounts.resolve_account_and_owner(
+                db, headers["host"], settings, headers["account"] or None)
+            if self.kind == "admin":
+                if headers["authorization"].lower().startswith("bearer "):
+                    raise errors.hash_invalid()
+                caller = auth.authenticate_admin(account, owner, params, headers["authorization"], name, settings)
+            else:
+                caller = self._authenticate_token(db, account, params, headers["authorization"])
+            # One bucket per account and credential: the admin key, or one user's tokens.
+            self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
+            authorize(spec, caller)
+            apply_legacy_page(params)
+            base_url = self.state.base_url(account.name, headers["scheme"], headers["host"], headers["root"])
+            if caller.via_admin_key:
+                ctx = Ctx.for_admin_key(db, settings, caller.account, caller.user, base_url=base_url,
+                                        database=self.state.db)
+            else:
+                ctx = Ctx.for_user(db, settings, caller.account, caller.user, scopes=caller.scopes,
+                                   base_url=base_url, database=self.state.db)
+            return spec.func(ctx, params)
+
+    def _authenticate_token(self, db: Any, account: Any, params: Params, authorization: str) -> auth.Caller:
+        token = auth.bearer_token(authorization, params)
+        if not token:
+            raise HttpRefusal(401, "Access token is missing")
+        claims = tokens.verify_access_token(db, self.state.settings, token)
+        if claims.account_id != account.id:
+            raise HttpRefusal(401, "Access token is invalid")
+        from localsection.models import User
+
+        user = db.get(User, claims.user_id)
+        return auth.Caller(account=account, user=user, via_admin_key=False, scopes=claims.scopes)
+
+
+def authorize(spec: ActionSpec, caller: auth.Caller) -> None:
+    """Scope and role checks of PROTOCOL.md §2.5-§2.6 for token callers."""
+    if caller.via_admin_key:
+        return
+    scopes = caller.scopes or frozenset()
+    if spec.admin_only:
+        if "administrative" not in scopes:
+            raise errors.access_denied("administrative")
+        if caller.user.role not in access.ADMIN_ROLES:
+            raise errors.access_denied("role")
+        return
+    if spec.scope is not None and spec.scope not in scopes:
+        raise errors.access_denied(spec.scope)
+
+
+def apply_legacy_page(params: Params) -> None:
+    """`page=/project/P/[T/[S/]]` -> id_project / id_task (old clients)."""
+    page = params.text("page")
+    if page is None:
+        return
+    m = _PAGE.match(page.strip())
+    if not m:
+        raise errors.page_invalid()
+    ids = [g for g in m.groups() if g]
+    if len(ids) == 1:
+        params.values.setdefault("id_project", ids[0])
+    else:
+        params.values.setdefault("id_task", ids[-1])
+
+
+async def read_params(request: Incoming, raw_query: str) -> Params:
+    """Merge query, urlencoded, multipart and JSON parameters (PROTOCOL.md §1.3)."""
+    params = Params(raw_query=raw_query)
+    params.query_pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True, encoding="utf-8",
+                                                errors="replace")
+    params.add_pairs(params.query_pairs)
+    if request.method != "POST":
+        return params
+    ctype = request.headers.get("content-type", "").lower()
+    if ctype.startswith("multipart/form-data"):
+        try:
+            form = await Request(request.scope, request.receive).form(max_files=1000, max_fields=10000)
+        except BodyTooLarge:
+            raise
+        except Exception:
+            return params
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                size = value.size if value.size is not None else 0
+                params.files.append(UploadedPart(key, value.filename or "file",
+                                                 value.content_type or "application/octet-stream",
+                                                 value.file, size))
+            else:
+                params.body_pairs.append((key, value))
+        params.body_params = bool(params.body_pairs)
+        params.add_pairs(params.body_pairs)
+        return params
+    body = await request.body()
+    if not body:
+        return params
+    params.body_size = len(body)
+    if len(body) > DECODE_INLINE_BYTES:
+        # Percent-decoding or JSON-parsing megabytes takes long enough to stall every other request.
+        await run_in_threadpool(_decode_body, params, body, ctype)
+    else:
+        _decode_body(params, body, ctype)
+    return params
+
+
+def _decode_body(params: Params, body: bytes, ctype: str) -> None:
+    """Merge an urlencoded or JSON body into params (a body of another type is ignored)."""
+    if "json" in ctype:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            params.body_json = data
+            params.body_params = bool(data)
+            params.add_json(data)
+    elif ctype.startswith("application/x-www-form-urlencoded") or not ctype:
+        params.body_pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params.body_params = bool(params.body_pairs)
+        params.add_pairs(params.body_pairs)

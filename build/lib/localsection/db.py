@@ -1,0 +1,421 @@
+"""Engine, sessions, SQLite pragmas and the one-transaction-per-action scope."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, create_engine, event, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from localsection.config import Settings
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+# Connections kept per process: the API's worker threads (app.py caps them at this number) each hold at most one,
+# so a busy server never closes and reopens connections; overflow covers the webhook worker and health checks.
+# Eight: on 2 cores 16 or 40 threads only fought over the GIL (docs/performance.md), and PostgreSQL round trips
+# still overlap.
+POOL_SIZE = 8
+POOL_OVERFLOW = 16
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _json_loads(value: Any) -> Any:
+    # SQLite gives a JSON number back as a number (the column has numeric affinity).
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+# JSON columns (todo lists, mentions, options, event payloads) through orjson: the stdlib decoder was the largest
+# single cost of rendering a task list (docs/performance.md).
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
+
+
+# -- secrets at rest ----------------------------------------------------------------------------------------
+# The SQLite database holds API keys and webhook passwords in clear (docs/security.md says why), the data dir the
+# OAuth signing key and uploaded files: only the user running localsection may read them.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+log = logging.getLogger(__name__)
+
+
+def _ours(st: os.stat_result) -> bool:
+    return not hasattr(os, "getuid") or st.st_uid == os.getuid()
+
+
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Files and directories created in the block are readable by their owner only (umask 077).
+
+    The umask is process-wide: use it at start-up, around creating the data dir and the database."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and parents) mode 0700; tighten it to 0700 when it exists, is ours and is open to others."""
+    with private_umask():
+        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    st = path.stat()
+    if _ours(st) and st.st_mode & 0o077:
+        log.info("tightening %s to mode 0700 (it holds secrets)", path)
+        path.chmod(DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Mode 0600 for an existing file of ours that is open to others (a missing file is left alone)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if _ours(st) and st.st_mode & 0o077:
+        path.chmod(FILE_MODE)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    name = url.split(":///", 1)[1] if ":///" in url else ""
+    return None if name in ("", ":memory:") or name.startswith("file::memory:") else Path(name.split("?", 1)[0])
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """The directory 0700 when we create it, the database created 0600 (SQLite gives its -wal and -shm files the
+    database's mode), and an existing database and its side files tightened to 0600."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    with private_umask(), suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))  # an empty file is an empty DB
+    _protect_sqlite_files(path)
+
+
+def _protect_sqlite_files(path: Path) -> None:
+    private_file(path)
+    for suffix in SQLITE_SIDE_FILES:
+        private_file(path.with_name(path.name + suffix))
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout and our own BEGIN.
+
+    The data dir is made private (0700) for both databases: it holds the OAuth signing key and uploaded files."""
+    url = settings.effective_database_url
+    private_dir(settings.data_dir)
+    if url.startswith("sqlite"):
+        path = _sqlite_path(url)
+        if path is not None:
+            _prepare_sqlite_file(path)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # Reopening a connection (WAL + pragmas) per request cost ~3% of get_task under load
+            # (docs/performance.md): keep one per worker thread, never recycled.
+            pool_size=POOL_SIZE,
+            pool_use_lifo=True,
+            max_overflow=POOL_OVERFLOW,
+            **_JSON,
+        )
+        synchronous = "FULL" if settings.durability == "full" else "NORMAL"
+        _install_sqlite_hooks(engine, synchronous, path)
+        return engine
+    # No pool_pre_ping: it costs a round trip per request. A connection that died with the server fails the
+    # action's first statement with OperationalError; SQLAlchemy then invalidates the whole pool and
+    # ApiEndpoint.execute retries the action on a fresh connection, so clients never see it.
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **_JSON)
+
+
+def _install_sqlite_hooks(engine: Engine, synchronous: str, path: Path | None) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        if path is not None:
+            # At every new connection (rare: they are pooled): a -wal/-shm left 0644 by an older version, or a
+            # database copied in by hand, becomes private as soon as we use it.
+            _protect_sqlite_files(path)
+        # Let us emit BEGIN ourselves (pysqlite's implicit BEGIN cannot do IMMEDIATE).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(_BUSY_TIMEOUT)
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front, so two writers never deadlock on a lock upgrade. Sent straight to
+        # the driver: the statement machinery (events, cursor wrapping) cost more than the BEGIN itself.
+        options = conn.get_execution_options()
+        dbapi = conn.connection.dbapi_connection
+        if not options.get("ls_write"):
+            dbapi.execute(_BEGIN_READ)  # type: ignore[union-attr]
+        elif options.get("ls_nowait"):
+            # On the event loop: never sleep in SQLite's busy handler. Another process holding the write lock
+            # means "run this request in a worker thread instead" (api/endpoint.py).
+            dbapi.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            try:
+                dbapi.execute(_BEGIN_WRITE)  # type: ignore[union-attr]
+            except sqlite3.OperationalError as exc:
+                raise WouldBlock() from exc
+            finally:
+                dbapi.execute(_BUSY_TIMEOUT)  # type: ignore[union-attr]
+        else:
+            dbapi.execute(_BEGIN_WRITE)  # type: ignore[union-attr]
+
+
+_BEGIN_WRITE = "BEGIN IMMEDIATE"
+_BEGIN_READ = "BEGIN DEFERRED"
+_BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
+
+
+class WouldBlock(Exception):
+    """A transaction asked not to wait (`nowait`) would have had to wait for SQLite's write lock."""
+
+
+class Database:
+    """Owns the engine; hands out transaction-scoped sessions."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings)
+        # SQLite has one writer at a time. Threads that find the write lock taken sleep in SQLite's busy handler
+        # with growing back-offs (up to 100 ms), so 16 concurrent writers spent most of their time asleep
+        # (post_comment p99 > 2 s). Queueing this process's writers on a Python lock hands the database over the
+        # moment a writer commits; other processes still meet SQLite's own lock and busy timeout.
+        self._writers = threading.Lock() if is_sqlite(self.engine) else None
+        # The event loop's own connection (SQLite actions run there one at a time): kept checked out, so a
+        # request skips the pool's checkout, reset and return (~30 us of the ~250 us of a get_task).
+        self._kept: Connection | None = None
+        self._kept_lock = threading.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def pool_size(self) -> int:
+        """Connections the pool keeps open (the API runs at most this many actions at once)."""
+        return POOL_SIZE
+
+    @property
+    def runs_inline(self) -> bool:
+        """Whether short actions run on the event loop instead of a worker thread (SQLite only).
+
+        A SQLite read is a few microseconds of C; handing it to a worker thread and back cost ten times more
+        than the work on 2 cores (docs/performance.md). PostgreSQL waits on the network, so it keeps its
+        threads, and so do writes that fsync every commit (durability full).
+        """
+        return self._writers is not None
+
+    @property
+    def writes_inline(self) -> bool:
+        return self._writers is not None and self.settings.durability != "full"
+
+    @contextmanager
+    def session(self, write: bool = True, nowait: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception.
+
+        `nowait` (SQLite, event loop): raise WouldBlock instead of waiting for the write lock.
+        """
+        if write and self._writers is not None:
+            if not self._writers.acquire(blocking=not nowait):
+                raise WouldBlock()
+            try:
+                with self._session(write, nowait) as session:
+                    yield session
+            finally:
+                self._writers.release()
+        else:
+            with self._session(write, nowait) as session:
+                yield session
+
+    @contextmanager
+    def _session(self, write: bool, nowait: bool = False) -> Iterator[Session]:
+        # `nowait` transactions run on an event loop; the kept connection serves them unless another loop
+        # (tests run several) is using it right now.
+        if nowait and self._kept_lock.acquire(blocking=False):
+            kept = self._kept
+            try:
+                if kept is None or kept.invalidated or kept.closed:
+                    kept = self._kept = self.engine.connect()
+                with self._transaction(kept, write, nowait) as session:
+                    yield session
+            except (WouldBlock, SQLAlchemyError):
+                # Rolled back already; after a refused BEGIN or a database error SQLAlchemy's Connection is not
+                # trusted for another transaction: give it back and take a fresh one next time.
+                self._kept = None
+                if kept is not None:
+                    kept.close()
+                raise
+            finally:
+                self._kept_lock.release()
+            return
+        with self.engine.connect() as conn, self._transaction(conn, write, nowait) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, conn: Connection, write: bool, nowait: bool) -> Iterator[Session]:
+        conn.execution_options(ls_write=write, ls_nowait=nowait)  # changes `conn` in place
+        with Session(bind=conn, expire_on_commit=False, autoflush=True) as session, conn.begin():
+            yield session
+            session.flush()
+
+    def dispose(self) -> None:
+        with self._kept_lock:
+            if self._kept is not None:
+                self._kept.close()
+                self._kept = None
+        self.engine.dispose()
+
+
+_INLINE_IDS = 500
+
+
+def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
+    """`column IN ids` that stays one statement with one parameter however many ids there are.
+
+    PostgreSQL always gets `= ANY(array)`: an IN list of hundreds of placeholders cost more to render and for
+    psycopg to parse than the query (get_tasks of 500 tasks: 66 -> ~140 req/s). SQLite inlines up to 500.
+    """
+    values = sorted(set(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", values, type_=ARRAY(BigInteger), unique=True))  # type: ignore[no-any-return]
+    if len(values) <= _INLINE_IDS:
+        return column.in_(values)  # type: ignore[no-any-return]
+    each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
+    return column.in_(select(each.c.value))  # type: ignore[no-any-return]
+
+
+# -- plain Core on the hot paths ---------------------------------------------------------------------------
+
+def core(session: Session) -> Connection:
+    """The connection of the session's transaction, for plain Core statements.
+
+    A statement run here skips the ORM session's own bookkeeping (a session that never ran a statement costs
+    nothing to finish); pending ORM changes are flushed first, so the statement sees them.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    bind = session.get_bind()
+    return bind if isinstance(bind, Connection) else session.connection()
+
+
+M = TypeVar("M", bound=DeclarativeBase)
+
+
+def plain(model: type[M], values: dict[str, Any]) -> M:
+    """A session-less object holding `values`, filled the way the ORM's loader fills a loaded row (straight
+    into the instance dict): the declarative constructor's per-attribute events cost ~1 us each."""
+    mapper = model.__mapper__
+    if not mapper.configured:
+        configure_mappers()  # the constructor would have done it; new_instance does not
+    obj: M = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
+class Snapshot(Generic[M]):
+    """One model's columns read with plain Core, each row turned into a session-less object (`plain`).
+
+    Built in a fraction of an ORM load (docs/performance.md). A snapshot is read-only: it belongs to no session
+    and changing it changes nothing; an action that changes a row loads it through the session instead.
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        attrs = list(model.__mapper__.column_attrs)
+        self.model = model
+        self.keys = [a.key for a in attrs]
+        self.columns = [a.columns[0] for a in attrs]
+
+    def build(self, row: Sequence[Any]) -> M:
+        return plain(self.model, dict(zip(self.keys, row, strict=False)))
+
+
+class _Plan:
+    """A statement compiled for one SQLite dialect: its SQL, parameter order and type conversions."""
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler) and compiled.positional and compiled.positiontup is not None
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup)
+        self.bind: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
+        self.results: list[Callable[[Any], Any] | None] = [
+            column.type._cached_result_processor(dialect, None) for column in compiled._result_columns]
+        self.convert = any(self.results)
+
+    def run(self, dbapi_conn: Any, params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
+        values = self.compiled.construct_params(params)  # adds the values of binds built into the statement
+        args = []
+        for name in self.order:
+            value = values[name]
+            proc = self.bind.get(name)
+            args.append(value if proc is None else proc(value))  # None too, as SQLAlchemy does (JSON null)
+        rows = dbapi_conn.execute(self.sql, args).fetchall()
+        if not self.convert:
+            return rows  # type: ignore[no-any-return]
+        procs = self.results
+        return [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, row, strict=True))
+                for row in rows]
+
+
+class Prepared:
+    """A Core statement run on the hot paths: on SQLite straight on the driver, compiled once per engine.
+
+    SQLAlchemy's per-execution work (cache lookup, execution context, parameter and result objects) cost
+    several times more than the indexed SQLite query itself (docs/performance.md). Here the SQL, the parameter
+    order and the type conversions SQLAlchemy would apply are computed once; `all()` returns plain tuples with
+    the same values `conn.execute(stmt, params).all()` gives. On PostgreSQL it is exactly that call (the round
+    trip dominates there, and psycopg's type information is only known per cursor). No expanding IN
+    parameters.
+    """
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        assert isinstance(stmt, Executable)
+        self.stmt = stmt
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
+
+    def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
+        conn = core(session)
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            return conn.execute(self.stmt, params).all()
+        plan = self._plans.get(dialect)
+        if plan is None:
+            plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+        return plan.run(conn.connection.dbapi_connection, params)
+
+    def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        rows = self.all(session, params)
+        return rows[0] if rows else None
+
+
+def prepared_insert(model: type[DeclarativeBase], keys: Collection[str]) -> Prepared:
+    """INSERT of exactly the columns `keys` (pass every one, by name), RETURNING the new row's id."""
+    table: Any = model.__table__
+    return Prepared(insert(table).values({k: bindparam(k) for k in keys}).returning(table.c.id))

@@ -1,0 +1,1 @@
+"""Read models: the queries that load what a front end shows, as plain rows (no JSON shapes here)."""

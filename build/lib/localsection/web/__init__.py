@@ -1,0 +1,1 @@
+"""Browser pages (login, consent, errors) rendered with jinja2, and their session cookie and throttle."""

@@ -1,0 +1,52 @@
+"""The web app's routes, appended to the app's route table (app.py). Under `/a/<account>/` they are reached
+through api/paths.py (the prefix goes into root_path), so one table serves both forms of address."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from localsection.state import AppState
+from localsection.webapp import auth, profile, templating
+from localsection.webapp.handlers import not_found
+
+# Paths the web app never answers: their 404s (and everything else) stay JSON, as API clients expect.
+NOT_WEBAPP = ("/api", "/oauth2", "/download/", "/avatars/", "/_localsection", "/livez", "/readyz", "/__test__")
+
+
+def serves(path: str) -> bool:
+    """Whether an unknown `path` gets the web app's HTML 404 page (else the API's JSON 404)."""
+    return not path.startswith(NOT_WEBAPP)
+
+
+async def static(request: Request) -> Response:
+    """`/static/<name>`: our own CSS/JS, with a content hash in every URL, so cached for a year."""
+    file = templating.STATIC_FILES.get(str(request.path_params.get("name", "")))
+    if file is None:
+        return await not_found(request)
+    if request.query_params.get("v", file.version) != file.version:
+        cache = "no-cache"  # an old page asking for an old version: the current file, not cached long
+    else:
+        cache = "public, max-age=31536000, immutable"
+    return Response(file.body, media_type=file.media_type,
+                    headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff", "ETag": f'"{file.version}"'})
+
+
+def webapp_routes(state: AppState) -> list[BaseRoute]:
+    """Every page of the web app. Other parts add their own Route lines here (see docs/webapp.md)."""
+    del state  # pages find it as request.app.state.ls
+    return [
+        Route("/", auth.home),
+        Route("/login", auth.login, methods=["GET", "POST"]),
+        Route("/logout", auth.logout, methods=["POST"]),
+        Route("/password/forgot", auth.forgot, methods=["GET", "POST"]),
+        Route("/password/reset/{token}", auth.reset, methods=["GET", "POST"]),
+        Route("/me", profile.me, methods=["GET", "POST"]),
+        Route("/static/{name}", static),
+        Route("/robots.txt", robots),
+    ]
+
+
+async def robots(_: Request) -> Response:
+    return PlainTextResponse("User-agent: *\nDisallow: /\n")
