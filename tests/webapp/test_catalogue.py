@@ -17,10 +17,12 @@ def test_every_string_of_the_web_app_has_a_ukrainian_translation() -> None:
     found = {msg[2] if isinstance(msg[2], str) else msg[2][0]
              for msg in extract_from_dir(str(WEBAPP), [("**.py", "python"), ("templates/**.html", "jinja2")],
                                          keywords=keywords)}
-    with (i18n.LOCALE_DIR / "uk" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        catalog = read_po(fh, locale="uk")
-    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
-                  if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)}
+    translated: set[str] = set()
+    for po in i18n.catalogue_files("uk"):
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale="uk")
+        translated |= {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
+                       if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)}
     assert len(found) > 50
     assert not found - translated, f"untranslated (run make messages and translate): {sorted(found - translated)}"
 

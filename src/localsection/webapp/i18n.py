@@ -19,14 +19,25 @@ DEFAULT = "en"
 _MAX_ACCEPT = 512  # bytes of Accept-Language looked at
 
 
+def catalogue_files(language: str) -> list[Path]:
+    """The .po files of `language`: messages.po (what `make messages` maintains) and one file per area of the web
+    app (projects.po, tasks.po, ...), so the parts can be translated side by side; merged in name order."""
+    return sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po"))
+
+
 @functools.cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalogue of `language` (English: the source strings themselves)."""
-    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if language == DEFAULT or language not in LANGUAGES or not po.is_file():
+    files = catalogue_files(language)
+    if language == DEFAULT or language not in LANGUAGES or not files:
         return gettext.NullTranslations()
-    with po.open("rb") as fh:
+    with files[0].open("rb") as fh:
         catalog = read_po(fh, locale=language)
+    for po in files[1:]:
+        with po.open("rb") as fh:
+            for message in read_po(fh, locale=language):
+                if message.id and message.string:
+                    catalog[message.id] = message
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
