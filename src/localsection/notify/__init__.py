@@ -10,7 +10,7 @@ never talks to an SMTP server. `send_mail()` queues any other e-mail (password r
 from __future__ import annotations
 
 from localsection.notify.kinds import KINDS
-from localsection.notify.outbox import send_mail
+from localsection.notify.outbox import BadMail, send_mail
 from localsection.notify.triggers import on_event
 
-__all__ = ["KINDS", "on_event", "send_mail"]
+__all__ = ["KINDS", "BadMail", "on_event", "send_mail"]
