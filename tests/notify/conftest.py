@@ -7,7 +7,6 @@ import email
 import email.policy
 import socket
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -83,9 +82,7 @@ class SmtpServer:
         if self.auth:
             kwargs = {"authenticator": _authenticator, "auth_require_tls": False, "auth_required": True}
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs)
-        with warnings.catch_warnings():  # AUTH without TLS: fine on loopback in a test
-            warnings.simplefilter("ignore", UserWarning)
-            self.controller.start()
+        self.controller.start()
 
     def stop(self) -> None:
         if self.controller is not None:

@@ -163,6 +163,7 @@ def test_a_stalled_smtp_server_never_slows_a_request_and_its_mail_goes_out_once_
     assert sorted(quoted) == ["first", *(f"more {n}" for n in range(5))]
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback only
 def test_no_log_line_and_no_stored_error_contains_the_smtp_password(
         api: Api, smtp_auth_server: SmtpServer, caplog: pytest.LogCaptureFixture, restore_clock: None) -> None:
     to = addr(api, "secretive")

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, false, or_, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 
 from localsection import access
 from localsection.ctx import Ctx
-from localsection.db import Prepared, core, ids_in
+from localsection.db import Prepared, core
 from localsection.models import Comment, Event, MailPreference, Project, Task, TaskSubscriber, User
 from localsection.notify.kinds import ASSIGNED, COMMENT, COMPLETED, KINDS, MENTIONED
 from localsection.notify.messages import compose
@@ -108,20 +108,27 @@ def _wanted(event: Event, about: _About) -> tuple[dict[int, set[str]], bool]:
     return wanted, False
 
 
-def _people(ctx: Ctx, ids: set[int], subscribers_of: int | None) -> dict[int, _Person]:
-    """The active users of this account among `ids` (or subscribed to the task), with their preferences."""
-    subscribed: ColumnElement[bool] = false()
-    if subscribers_of is not None:
-        subscribed = exists().where(TaskSubscriber.task_id == subscribers_of, TaskSubscriber.user_id == User.id)
+def _people_query() -> Select[Any]:
+    """The active users of an account among `ids` or subscribed to `task` (NULL: none), with preferences."""
+    subscribed = exists().where(TaskSubscriber.task_id == bindparam("task"), TaskSubscriber.user_id == User.id)
     columns: list[Any] = [User.id, User.email, User.first_name, User.last_name, MailPreference.enabled,
                           MailPreference.off_kinds, subscribed.label("subscribed")]
     if _LANGUAGE is not None:
         columns.append(_LANGUAGE)
-    who = or_(ids_in(ctx.db, User.id, ids), subscribed) if ids else subscribed
-    q = (select(*columns).outerjoin(MailPreference, MailPreference.user_id == User.id)
-         .where(User.account_id == ctx.account_id, User.is_active.is_(True), who))
+    return (select(*columns).outerjoin(MailPreference, MailPreference.user_id == User.id)
+            .where(User.account_id == bindparam("account"), User.is_active.is_(True),
+                   or_(User.id.in_(bindparam("ids", expanding=True)), subscribed)))
+
+
+# Built once (statement construction cost more than the query; this runs for most comments and completions).
+_PEOPLE = _people_query()
+
+
+def _people(ctx: Ctx, ids: set[int], subscribers_of: int | None) -> dict[int, _Person]:
+    """The active users of this account among `ids` (or subscribed to the task), with their preferences."""
+    params = {"account": ctx.account_id, "ids": sorted(ids), "task": subscribers_of}
     out: dict[int, _Person] = {}
-    for row in core(ctx.db).execute(q):
+    for row in core(ctx.db).execute(_PEOPLE, params):
         enabled = True if row[4] is None else bool(row[4])
         on = frozenset(k for k in KINDS if k not in (row[5] or ())) if enabled else frozenset()
         name = f"{row[2]} {row[3]}".strip() or row[1]
