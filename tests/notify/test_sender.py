@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -109,6 +110,26 @@ def test_a_claimed_email_is_not_claimed_again_while_its_lease_runs(api: Api, smt
     assert mail_sender.claim(api.state.db, settings).items == []  # a second worker finds nothing to take
     mail_sender.record(api.state.db, settings, first, [mail_sender.Result(i.id) for i in first.items])
     assert {r.state for r in outbox(api)} == {"sent"}
+
+
+def test_workers_claiming_at_the_same_time_never_take_the_same_email(api: Api, smtp_server: SmtpServer) -> None:
+    queue_direct(api, *(addr(api, f"many{n}") for n in range(60)))
+    settings = mail_settings(api, smtp_server)
+    taken: list[list[int]] = [[], [], []]
+    start = threading.Barrier(3)
+
+    def worker(n: int) -> None:
+        start.wait()
+        while batch := mail_sender.claim(api.state.db, settings, limit=7).items:
+            taken[n] += [item.id for item in batch]
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    every = [i for ids in taken for i in ids]
+    assert len(every) == len(set(every)) == 60
 
 
 def test_without_smtp_nothing_is_sent_nothing_is_lost_and_one_info_line_says_so(
