@@ -186,3 +186,22 @@ def test_mail_is_queued_in_the_same_transaction_as_the_change(api: Api) -> None:
     rows = outbox(api)
     assert [(r.recipient, r.kind, r.state, r.account_id) for r in rows] == [(who["bob"], "assigned", "pending",
                                                                             api.account_id)]
+
+
+def test_users_of_another_account_are_never_mailed_even_if_a_row_links_them(
+        api: Api, other: Api, smtp_server: SmtpServer) -> None:
+    from localsection.models import TaskSubscriber
+
+    pid, who = team(api, "ann", "bob")
+    stranger = addr(other, "stranger")
+    stranger_id = int(other.add_user(stranger)["id"])
+    task = user_ok(api, who["ann"], "post_task", id_project=pid, title="Ours", subscribe=who["bob"])
+    with api.state.db.session() as s:  # a broken link across accounts must not leak a mail
+        s.add(TaskSubscriber(task_id=int(task["id"]), user_id=stranger_id))
+    user_ok(api, who["ann"], "post_comment", id_task=task["id"], text="hello")
+    assert api.error("post_comment", id_task=task["id"], text="hi", mention=stranger)["status"] == "error"
+    deliver(api, smtp_server)
+    assert len(smtp_server.inbox.to(who["bob"])) == 1
+    assert smtp_server.inbox.to(stranger) == [] and outbox(other) == []
+    bob_id = next(int(u["id"]) for u in api.ok("get_users") if u["email"] == who["bob"])
+    assert {(r.account_id, r.user_id) for r in outbox(api)} == {(api.account_id, bob_id)}
