@@ -46,6 +46,7 @@ def test_send_mail_queues_through_the_outbox_and_arrives_with_text_and_html(
     assert "<p>Plain words.</p>" in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     [row] = outbox(api)
     assert (row.state, row.attempts, row.last_error) == ("sent", 1, "") and row.sent_at is not None
+    assert (row.text_body, row.html_body) == ("", None)  # it may have held a reset link: gone once sent
 
 
 def test_send_mail_refuses_what_is_not_one_address_and_queues_nothing(api: Api) -> None:
@@ -89,6 +90,7 @@ def test_an_email_is_given_up_after_the_last_attempt_and_a_refused_recipient_at_
     assert s.run_once() == 2
     rows = {r.recipient: r for r in outbox(api)}
     assert (rows[gone].state, rows[gone].attempts) == ("failed", 1) and "550" in rows[gone].last_error
+    assert rows[gone].text_body == ""
     assert rows[fine].state == "sent"
     later = addr(api, "later")
     queue_direct(api, later)

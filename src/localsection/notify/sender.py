@@ -21,13 +21,14 @@ import smtplib
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 
 from localsection import clock
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.models import MailOutboxItem
 from localsection.notify import smtp
+from localsection.notify.kinds import DIRECT
 
 log = logging.getLogger("localsection.mail")
 
@@ -148,7 +149,17 @@ def record(db: Database, settings: Settings, claimed: Claim, results: list[Resul
             else:
                 values = {"next_attempt_at": now + dt.timedelta(seconds=backoff(settings, done)),
                           "last_error": result.error}
+            if "state" in values:
+                values.update(_FORGET_DIRECT_BODY)
             s.execute(update(MailOutboxItem).where(*ours).values(locked_until=None, attempts=done, **values))
+
+
+# Once a `send_mail` e-mail is done with (sent or given up), its body goes: it may hold a secret (a password reset
+# link) that has no business staying in the database. Notifications keep theirs until housekeeping drops the row.
+_FORGET_DIRECT_BODY = {
+    "text_body": case((MailOutboxItem.kind == DIRECT, ""), else_=MailOutboxItem.text_body),
+    "html_body": case((MailOutboxItem.kind == DIRECT, None), else_=MailOutboxItem.html_body),
+}
 
 
 def _recipient(claimed: Claim, item_id: int) -> str:
