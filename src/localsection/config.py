@@ -8,6 +8,7 @@ are plain instance attributes, so reading one on the hot path costs what a datac
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import re
 import urllib.parse
@@ -82,6 +83,14 @@ class Settings(BaseSettings):
     webhook_lease_seconds: _Seconds = 120.0  # a claimed outbox row is another worker's again after this
     webhook_concurrency: _Count = 8  # webhooks delivered in parallel by one worker
     webhook_batch_max: _Count = 100  # events sent in one POST when a webhook has a backlog
+    smtp_url: str = ""  # smtp://user:pass@host:587?starttls=1 or smtps://…; empty = mail stays queued
+    mail_from: str = ""  # From of every e-mail; empty = localsection <noreply@DOMAIN>
+    mail_timeout: _Seconds = 10.0  # seconds per SMTP operation (connect, each command)
+    mail_max_attempts: _Count = 8  # attempts before an e-mail is given up (state failed)
+    mail_retry_base: _Seconds = 30.0  # backoff after the n-th failure: base * 2**(n-1), capped at retry_max
+    mail_retry_max: _Seconds = 3600.0
+    mail_retention_days: _Count = 7  # unsent e-mails expire, finished rows are dropped, after this many days
+    mail_poll_interval: _Seconds = 2.0  # seconds the sender waits before looking for due e-mails again
     log_level: LogLevel = "info"
     oauth_private_key_file: str = ""  # PEM RSA key for access tokens; empty = generated in data_dir
     emulator: bool = False  # the control API at /_localsection (accounts, reset, clock): local use only
@@ -130,6 +139,28 @@ class Settings(BaseSettings):
         if value and (parts.scheme not in ("http", "https") or not parts.hostname):
             raise ValueError("an http(s) URL such as https://{account}.tracker.example.com")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urllib.parse.urlsplit(value.strip())
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError("a URL like smtp://user:password@host:587?starttls=1 (the port is not a number)"
+                             ) from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("a URL like smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465")
+        return value.strip()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        if value and "@" not in email.utils.parseaddr(value)[1]:
+            raise ValueError("an address such as tracker@example.com or 'Tracker <tracker@example.com>'")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod

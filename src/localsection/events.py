@@ -1,4 +1,5 @@
-"""The events log and the webhook outbox rows, written in the same transaction as the change (§7, §8)."""
+"""The events log, the webhook outbox rows and the notification e-mails, written in the same transaction as the
+change (§7, §8; localsection.notify)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 
-from localsection import access
+from localsection import access, notify
 from localsection.ctx import Ctx
 from localsection.db import Prepared, core, plain, prepared_insert
 from localsection.models import Event, OutboxItem, Webhook
@@ -37,7 +38,8 @@ _INSERT_OUTBOX = insert(OutboxItem)
 def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, project_id: int | None,
            new: dict[str, Any] | None = None, old: dict[str, Any] | None = None,
            actor_id: int | None = None) -> Event:
-    """Write one event row (and an outbox row per matching webhook) in the caller's transaction.
+    """Write one event row (an outbox row per matching webhook, the notification e-mails) in the caller's
+    transaction.
 
     `page` is the object's page without any `#com` anchor. Empty `new`/`old` are stored as (JSON) null.
     `actor_id` overrides the acting user (the admin key's `email_user_from` author).
@@ -47,6 +49,7 @@ def record(ctx: Ctx, action: str, object_type: str, object_id: int, page: str, p
               "user_id": actor_id or ctx.user.id, "new": new or None, "old": old or None, "date_added": ctx.now()}
     event = plain(Event, {"id": _INSERT_EVENT.all(ctx.db, values)[0][0], **values})
     _enqueue(ctx, event)
+    notify.on_event(ctx, event)
     return event
 
 

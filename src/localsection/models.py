@@ -515,3 +515,39 @@ class PasswordReset(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class MailOutboxItem(Base):
+    """One e-mail waiting for (or done with) the SMTP sender: rendered when queued, in the change's transaction."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "state", "next_attempt_at"),
+                      Index("ix_mail_outbox_account", "account_id", "id"))
+    id: Mapped[int] = _pk()
+    account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"),
+                                                   nullable=True)
+    user_id: Mapped[int | None] = mapped_column(BigId, nullable=True)  # the recipient, when an account user
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(500))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # assigned | mentioned | comment | completed | direct
+    task_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    comment_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed | expired
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class MailPreference(Base):
+    """A user's e-mail notification choice; no row = every kind on."""
+
+    __tablename__ = "mail_preferences"
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = _account()
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    off_kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # kinds switched off while enabled

@@ -12,7 +12,7 @@ from localsection.cli.common import account_url, admin_ctx, emit, fail, open_db,
 from localsection.models import Account, User
 
 accounts_app = typer.Typer(help="Accounts: create, list, rotate API keys.", no_args_is_help=True)
-users_app = typer.Typer(help="Users: list, add, set passwords.", no_args_is_help=True)
+users_app = typer.Typer(help="Users: list, add, set passwords, mail notifications.", no_args_is_help=True)
 
 
 @accounts_app.command("create")
@@ -162,3 +162,34 @@ def users_reset_link(account: str = typer.Option(..., "--account", help="Account
     finally:
         db.dispose()
     typer.echo(f"{account_url(db.settings, name)}/password/reset/{token}")
+
+
+@users_app.command("mail")
+def users_mail(account: str = typer.Option(..., "--account", help="Account name."),
+               email: str = typer.Option(..., "--email"),
+               on: bool | None = typer.Option(None, "--on/--off", help="Switch notification e-mails on or off."),
+               kinds: list[str] | None = typer.Option(None, "--kind", help="Only this kind: assigned, mentioned, "
+                                                      "comment or completed (repeat for several)."),
+               json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show or switch a user's e-mail notifications (all kinds, or only --kind ones)."""
+    from localsection import errors
+    from localsection.domain import mail_prefs
+
+    if kinds and on is None:
+        fail("--kind needs --on or --off")
+    db = open_db()
+    try:
+        with db.session() as s:
+            ctx = admin_ctx(s, db.settings, account)
+            if on is None:
+                prefs = mail_prefs.mail_notifications(ctx, email=email)
+            else:
+                prefs = mail_prefs.set_mail_notifications(ctx, on, kinds or None, email=email)
+            row = {"email": prefs.email, "mail": "on" if prefs.on else "off", "kinds": ",".join(sorted(prefs.kinds))}
+    except accounts.AccountError as exc:
+        fail(str(exc))
+    except errors.ApiError as exc:
+        fail(exc.text())
+    finally:
+        db.dispose()
+    emit(row, json_out)
