@@ -186,10 +186,19 @@ def test_faults_fire_exactly_times_times_and_the_sdk_raises_what_they_answer(kit
         assert len(sdk.members.list()) == 1
         assert time.perf_counter() - started >= 0.39
 
+        ids = control(kit, "POST", "/fixtures", json={"account": name, "data": {"tasks": [
+            {"key": "t", "project": "p", "title": "With a file", "files": [{"key": "f", "name": "a.txt",
+                                                                          "text": "hello"}]}],
+            "projects": [{"key": "p", "title": "Files"}]}})["ids"]
         control(kit, "POST", "/faults", json={"action": "download", "account": name, "http_status": 500,
                                               "times": 1})
+        with pytest.raises(ResponseException, match="Internal Server Error"):
+            sdk.files.download(ids["f"], io.BytesIO())
+        sink = io.BytesIO()
+        sdk.files.download(ids["f"], sink)
+        assert sink.getvalue() == b"hello"
         rows = control(kit, "GET", "/faults")["faults"]
-        assert [r["fired"] for r in rows if r["account"] == name] == [3, 1, 1, 1, 1, 0]
+        assert [r["fired"] for r in rows if r["account"] == name] == [3, 1, 1, 1, 1, 1]
     finally:
         control(kit, "DELETE", "/faults")
 
