@@ -206,3 +206,18 @@ def test_webhooks_are_probed_and_registered_for_their_projects(ctl: TestClient, 
     assert resp.status_code == 400
     assert resp.json()["message"].startswith("data.webhooks[0].url: Url should respond 200")
     assert len(acct.ok("get_projects")) == 1
+
+
+def test_the_documented_yaml_example_loads(ctl: TestClient, acct: Api, emu: Emulation) -> None:
+    text = DOCS.read_text()
+    block = re.search(r"```yaml\n(.*?)\n```", text, re.DOTALL)
+    assert block is not None
+    with running_receiver() as receiver:
+        body = block.group(1).replace("account: acme", f"account: {acct.account}").replace(
+            "http://127.0.0.1:5000/hook", receiver.url)
+        resp = ctl.post("/_localsection/fixtures", content=body.encode(), headers={"Content-Type": "application/yaml"})
+        assert resp.status_code == 200, resp.text
+    ids = resp.json()["ids"]
+    assert set(ids) == {"owner", "site", "home", "notes", "hook"}
+    assert acct.ok("get_task", id_task=ids["home"])["date_end"] == "2026-01-31"
+    assert [f["name"] for f in acct.ok("get_files", id_task=ids["home"])] == ["notes.txt"]
