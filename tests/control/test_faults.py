@@ -145,3 +145,11 @@ def test_without_the_emulator_the_faults_path_is_a_404(client: TestClient) -> No
     assert client.post("/_localsection/faults", json={"http_status": 500}).status_code == 404
     assert client.get("/_localsection/deliveries").status_code == 404
     assert client.post("/_localsection/fixtures", json={}).status_code == 404
+
+
+def test_rules_apply_to_the_oauth_api_too(ctl: TestClient, acct: Api, emu: Emulation) -> None:
+    token = acct.token()
+    fault(ctl, action="me", status_code=20, message="Access denied", times=1)
+    assert acct.user_call(token, "me") == {"_http": 200, "status": "error", "status_code": 20,
+                                           "message": "Access denied"}
+    assert acct.user_call(token, "me")["status"] == "ok"

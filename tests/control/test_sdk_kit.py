@@ -4,6 +4,7 @@ are logged, and realistic mode refuses what the real service refuses."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import io
 import time
@@ -225,6 +226,24 @@ def test_a_probability_rule_with_a_seed_fails_the_same_sdk_calls_each_run(kit: S
     try:
         first = run()
         assert first == run() and True in first and False in first
+    finally:
+        control(kit, "DELETE", "/faults")
+
+
+def test_a_delay_never_holds_up_other_requests(kit: Server) -> None:
+    account = new_account(kit)
+    sdk = sdk_for(account)
+    control(kit, "POST", "/faults", json={"action": "get_users", "account": account["account"], "latency_ms": 1500,
+                                          "times": 1})
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(sdk.members.list)
+            time.sleep(0.2)  # the slow call is waiting on the server now
+            started = time.perf_counter()
+            assert sdk.projects.list() == []
+            assert time.perf_counter() - started < 1.0
+            assert not slow.done()
+            assert len(slow.result(timeout=10)) == 1
     finally:
         control(kit, "DELETE", "/faults")
 
