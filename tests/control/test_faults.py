@@ -132,6 +132,7 @@ def test_reset_of_an_account_removes_its_rules_and_keeps_others(ctl: TestClient,
     ({"http_status": 500, "probability": 2}, "probability: Input should be less than or equal to 1"),
     ({"http_status": 500, "colour": "red"}, "colour: unknown field"),
     ({"http_status": "500"}, "http_status: Input should be a valid integer"),
+    ({"http_status": 500, "action": "get_everything"}, "action: no action named get_everything"),
 ])
 def test_a_bad_rule_is_a_400_naming_the_field_and_adds_nothing(ctl: TestClient, emu: Emulation,
                                                                rule: dict[str, Any], message: str) -> None:
@@ -145,6 +146,11 @@ def test_without_the_emulator_the_faults_path_is_a_404(client: TestClient) -> No
     assert client.post("/_localsection/faults", json={"http_status": 500}).status_code == 404
     assert client.get("/_localsection/deliveries").status_code == 404
     assert client.post("/_localsection/fixtures", json={}).status_code == 404
+
+
+def test_a_rule_for_an_alias_matches_its_action(ctl: TestClient, acct: Api, emu: Emulation) -> None:
+    assert fault(ctl, action="post_subtask", http_status=500)["action"] == "post_task"
+    assert raw_call(acct, "post_task", id_project=1, title="x").status_code == 500
 
 
 def test_rules_apply_to_the_oauth_api_too(ctl: TestClient, acct: Api, emu: Emulation) -> None:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from localsection.api.emulation import FaultRule, emulation_for
+from localsection.api.registry import lookup
 from localsection.control.common import ControlError, describe, handler, read_body
 from localsection.state import AppState
 
@@ -59,6 +60,11 @@ def fault_routes(state: AppState) -> list[BaseRoute]:
         except ValidationError as exc:
             raise ControlError(describe(exc)) from None
         values = given.model_dump()
+        if values["action"] is not None:
+            spec = lookup(values["action"].strip())
+            if spec is None:
+                raise ControlError(f"action: no action named {values['action']}")
+            values["action"] = spec.name  # an alias (post_subtask) matches its action
         if values["account"] is not None:
             values["account"] = values["account"].lower()
         rule = emu.add_fault(FaultRule(id=0, **values))
