@@ -105,6 +105,9 @@ def test_bad_yaml_is_a_400_with_its_line(ctl: TestClient, acct: Api, emu: Emulat
     resp = ctl.post("/_localsection/fixtures", content=b"!!python/object:os.system {}",
                     headers={"Content-Type": "application/yaml"})
     assert resp.status_code == 400  # safe_load: no objects
+    laughs = b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\naccount: *b\n"
+    resp = ctl.post("/_localsection/fixtures", content=laughs, headers={"Content-Type": "application/yaml"})
+    assert resp.status_code == 400 and "aliases (*name) are not allowed" in resp.json()["message"]
 
 
 def _bad(doc: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:

@@ -15,6 +15,17 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # a fixtures document with inline files; every
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load's loader, refusing anchors/aliases: a few aliases can stand for billions of nodes ("billion
+    laughs"), which validating the document would then walk."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed",
+                                              self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+
 class ControlError(Exception):
     """Bad input (400 unless told otherwise): answered as {"status": "error", "message": ...}."""
 
@@ -60,11 +71,12 @@ async def read_body(request: Request, *, optional: bool = False, yaml_ok: bool =
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if yaml_ok and ctype in YAML_TYPES:
         try:
-            body = yaml.safe_load(raw)
+            body = yaml.load(raw, Loader=_NoAliasLoader)  # a SafeLoader (safe_load) without aliases
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            raise ControlError(f"the body is not valid YAML{where}") from None
+            problem = getattr(exc, "problem", None)
+            raise ControlError(f"the body is not valid YAML{where}" + (f": {problem}" if problem else "")) from None
     else:
         try:
             body = orjson.loads(raw)
