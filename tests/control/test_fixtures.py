@@ -87,11 +87,9 @@ def test_a_yaml_body_loads_the_same(ctl: TestClient, acct: Api, emu: Emulation) 
                     headers={"Content-Type": "application/yaml"})
     assert resp.status_code == 200, resp.text
     assert set(resp.json()["ids"]) == all_keys(doc) | {"owner"}
-    # YAML's own dates work too.
-    doc2 = {"account": acct.account, "data": {"projects": [{"key": "p", "title": "Dated"}],
-                                              "tasks": [{"key": "t", "project": "p", "title": "T"}]}}
-    text = yaml.safe_dump(doc2) + ""
-    text = text.replace("title: T\n", "title: T\n    date_end: 2026-03-31\n")
+    # YAML's own dates (unquoted) work too.
+    text = (f"account: {acct.account}\ndata:\n  projects:\n    - {{key: p, title: Dated}}\n"
+            "  tasks:\n    - {key: t, project: p, title: T, date_end: 2026-03-31}\n")
     resp = ctl.post("/_localsection/fixtures", content=text.encode(), headers={"Content-Type": "application/yaml"})
     assert resp.status_code == 200, resp.text
     task = acct.ok("get_task", id_task=resp.json()["ids"]["t"])
