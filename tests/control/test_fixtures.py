@@ -222,3 +222,11 @@ def test_the_documented_yaml_example_loads(ctl: TestClient, acct: Api, emu: Emul
     assert set(ids) == {"owner", "site", "home", "notes", "hook"}
     assert acct.ok("get_task", id_task=ids["home"])["date_end"] == "2026-01-31"
     assert [f["name"] for f in acct.ok("get_files", id_task=ids["home"])] == ["notes.txt"]
+
+
+def test_the_schema_is_served_as_json_schema(ctl: TestClient, emu: Emulation) -> None:
+    schema = ctl.get("/_localsection/fixtures/schema").json()
+    assert schema["required"] == ["account", "data"] and schema["additionalProperties"] is False
+    document = schema["$defs"]["Document"]["properties"]
+    assert set(document) == {"teams", "users", "contacts", "tag_groups", "projects", "tasks", "comments", "costs",
+                             "timers", "webhooks"}

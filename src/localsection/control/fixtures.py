@@ -19,7 +19,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
@@ -555,9 +555,8 @@ def fixture_routes(state: AppState) -> list[BaseRoute]:
         ids = await run_in_threadpool(load_fixtures, state, given.account, given.data, origin)
         return JSONResponse({"status": "ok", "ids": ids})
 
-    return [Route("/fixtures", handler(load), methods=["POST"])]
+    async def schema(_: Request) -> Response:
+        return JSONResponse(FixtureRequest.model_json_schema())
 
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of a fixtures request (docs)."""
-    return FixtureRequest.model_json_schema()
+    return [Route("/fixtures", handler(load), methods=["POST"]),
+            Route("/fixtures/schema", handler(schema), methods=["GET"])]
