@@ -95,6 +95,9 @@ def test_every_kind_of_fixture_object_reads_back_exactly_through_the_sdk(kit: Se
                                                           "sam@acme.test", "carla@client.test"])
     assert list(site.tags.values()) == ["On track"]
     assert (old.name, old.status) == ("Old site", "archive")
+    raw_site = sdk.call_admin_action_one("get_project", {"id_project": ids["site"], "extra": "options"})
+    assert (raw_site["company"], raw_site["options"]["allow_close"], raw_site["max_time"]) == ("Clients", 1, 120)
+    assert "Clients" in {g.title for g in sdk.projects.groups()}
 
     def task(key: str) -> Any:
         return sdk.tasks.get(ids[key], {"extra": "text"})
@@ -139,6 +142,9 @@ def test_every_kind_of_fixture_object_reads_back_exactly_through_the_sdk(kit: Se
     tags = {int(t.id): t for t in sdk.tasks.tags()}
     assert {k: tags[ids[k]].title for k in ("todo", "review", "bug", "feature")} == {
         "todo": "To do", "review": "In review", "bug": "Bug", "feature": "Feature"}
+    groups_by_title = {g.title: g for g in sdk.tasks.tag_groups()}
+    assert (groups_by_title["Stage"].type, groups_by_title["Kind"].type) == ("status", "label")
+    assert [g.title for g in sdk.projects.tag_groups()] == ["Health"]
     [hook] = sdk.webhook.list()
     assert (int(hook.id), hook.url, hook.events, hook.projects) == (
         ids["hook"], receiver.url, "post_task,post_comment", str(ids["site"]))
