@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = "info"
     oauth_private_key_file: str = ""  # PEM RSA key for access tokens; empty = generated in data_dir
     emulator: bool = False  # the control API at /_localsection (accounts, reset, clock): local use only
+    realistic: bool = False  # every account like the real service: 1 request/s, 10,000-record cap, strict inputs
     unsafe_test_clock: bool = False  # tests only: POST /__test__/clock moves the server clock
     clock_offset: float = 0.0  # tests only: seconds added to the server clock from the start (read by clock.py)
     db_wait_seconds: Annotated[float, Field(ge=0)] = 30.0  # how long serve / db upgrade wait for PostgreSQL

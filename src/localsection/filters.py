@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 
 from localsection import errors
 from localsection.errors import ApiError
-from localsection.formats import is_digits
+from localsection.formats import is_digits, strict
 
 Kind = Literal["int", "str", "date", "datetime"]
 
@@ -272,7 +272,7 @@ def _date(name: Token, value: Token) -> dt.date:
     text = _unquote(value).strip()
     m = _DMY.match(text)
     parts = (m.group(3), m.group(2), m.group(1)) if m else None
-    if parts is None:
+    if parts is None and not strict():  # realistic mode: the protocol's 'DD.MM.YYYY' only
         m = _ISO.match(text)
         parts = (m.group(1), m.group(2), m.group(3)) if m else None
     try:

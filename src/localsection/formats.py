@@ -2,12 +2,19 @@
 
 Every front end (API parameters, filters, web forms, CLI options) parses values here, so one value means
 the same thing wherever it is typed. Parsers raise the protocol's errors (errors.py) naming the field.
+
+Strict inputs (the emulator's realistic mode, docs/control-api.md): inside `strict_inputs()` the parsers refuse
+what the real service refuses instead of reading it leniently (ISO dates, priority words, out-of-range
+priorities). Normal mode is unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 from localsection import errors
@@ -19,6 +26,22 @@ MAX_ID_DIGITS = 18  # fits a signed 64-bit column
 _DATE_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DECIMAL_LIMIT = Decimal("1e12")
+_STRICT: ContextVar[bool] = ContextVar("localsection_strict_inputs", default=False)
+
+
+@contextmanager
+def strict_inputs() -> Iterator[None]:
+    """Within the block, parse values as strictly as the real service does (realistic mode)."""
+    token = _STRICT.set(True)
+    try:
+        yield
+    finally:
+        _STRICT.reset(token)
+
+
+def strict() -> bool:
+    """Whether inputs are being parsed strictly (realistic mode)."""
+    return _STRICT.get()
 
 
 def is_digits(value: str) -> bool:
@@ -51,13 +74,15 @@ def parse_flag(value: str) -> bool | None:
 
 
 def parse_date(value: str, name: str) -> dt.date:
-    """DD.MM.YYYY or YYYY-MM-DD; anything else (or a day that does not exist) is 11 Invalid date."""
+    """DD.MM.YYYY or YYYY-MM-DD; anything else (or a day that does not exist) is 11 Invalid date.
+
+    Strict: DD.MM.YYYY only, the protocol's format."""
     value = value.strip()
     try:
         m = _DATE_DMY.match(value)
         if m:
             return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        m = _DATE_ISO.match(value)
+        m = None if _STRICT.get() else _DATE_ISO.match(value)
         if m:
             return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
@@ -78,8 +103,14 @@ def parse_decimal(value: str, name: str) -> Decimal:
 
 
 def parse_priority(value: str) -> int:
-    """0..10, or the words low/normal/medium/high; out of range is clamped."""
+    """0..10, or the words low/normal/medium/high; out of range is clamped.
+
+    Strict: a whole number from 0 to 10 only; words and anything out of range are 11 Invalid priority."""
     v = value.strip().lower()
+    if _STRICT.get():
+        if not is_digits(v) or int(v) > 10:
+            raise errors.invalid_value("Invalid priority", "priority")
+        return int(v)
     if v in PRIORITY_WORDS:
         return PRIORITY_WORDS[v]
     try:

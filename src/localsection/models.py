@@ -440,6 +440,8 @@ class DeliveryAttempt(Base):
     response_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    events: Mapped[str] = mapped_column(String(255), default="", server_default="")  # event names, comma list
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)  # the JSON array sent (emulator only)
 
 
 class OAuthApp(Base):

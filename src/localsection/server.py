@@ -99,6 +99,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._disarm_head_timer()
         super().on_headers_complete()
+        # The emulator's `drop` fault closes the connection without an answer (api/endpoint.drop_connection).
+        self.scope["localsection.transport"] = self.transport  # type: ignore[typeddict-unknown-key]
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

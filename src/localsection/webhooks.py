@@ -43,6 +43,7 @@ from localsection import access, clock
 from localsection.config import Settings
 from localsection.ctx import Ctx
 from localsection.db import POOL_SIZE, Database
+from localsection.events import WEBHOOK_EVENT_NAMES
 from localsection.models import Account, DeliveryAttempt, Event, OutboxItem, User, Webhook
 from localsection.render.events import for_viewer, render_events, with_webhook_page
 
@@ -498,7 +499,8 @@ def record(db: Database, settings: Settings, run: Run, outcome: Outcome) -> None
         now = precise_now()
         s.add(DeliveryAttempt(webhook_id=hook.id, outbox_id=ids[0], attempted_at=now, ok=outcome.ok,
                               response_code=outcome.code, error=outcome.error[:500],
-                              latency_ms=outcome.latency_ms))
+                              latency_ms=outcome.latency_ms, events=event_names(run, hook)[:255],
+                              payload=run.body().decode() if settings.emulator else None))
         ours = (OutboxItem.id.in_(ids), OutboxItem.locked_until == run.lease)  # rows whose lease we still hold
         if outcome.ok:
             s.execute(update(OutboxItem).where(*ours).values(state="delivered", delivered_at=now, locked_until=None,
@@ -514,6 +516,18 @@ def record(db: Database, settings: Settings, run: Run, outcome: Outcome) -> None
         if hook.consecutive_failures >= settings.webhook_pause_after:
             hook.status = "paused"
             log.warning("webhook %s paused after %s consecutive failures", hook.id, hook.consecutive_failures)
+
+
+def event_names(run: Run, hook: Webhook) -> str:
+    """The webhook event names a run carries (comma list, first seen first), as the webhook subscribed to them."""
+    subscribed = set(hook.events.split(","))
+    names: dict[str, None] = {}
+    for job in run.jobs:
+        obj = job.event.get("object")
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        candidates = WEBHOOK_EVENT_NAMES.get((str(job.event.get("action")), str(kind)), ())
+        names.update(dict.fromkeys([n for n in candidates if n in subscribed] or list(candidates[:1])))
+    return ",".join(names)
 
 
 def deliver_run(db: Database, settings: Settings, pool: httpcore.ConnectionPool, run: Run) -> Outcome | None:

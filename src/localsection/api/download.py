@@ -6,7 +6,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from localsection import errors
-from localsection.api.endpoint import ApiEndpoint, Incoming, json_response, read_params
+from localsection.api.endpoint import (
+    ApiEndpoint,
+    ConnectionDropped,
+    Incoming,
+    drop_connection,
+    json_response,
+    read_params,
+)
 from localsection.state import AppState
 
 
@@ -18,7 +25,11 @@ class DownloadRoute:
         self.user = ApiEndpoint(state, "user")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handle(Incoming.of(scope, receive))
+        try:
+            response = await self.handle(Incoming.of(scope, receive))
+        except ConnectionDropped:  # a `drop` fault (api/emulation.py)
+            await drop_connection(scope)
+            return
         await response(scope, receive, send)
 
     async def handle(self, request: Incoming) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http
 import logging
 import re
 import time
@@ -20,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from localsection import access, accounts, errors, tokens
 from localsection.api import auth
+from localsection.api.emulation import REALISTIC_CAP, FaultRule, emulation_for
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
 from localsection.api.params import Params, UploadedPart
 from localsection.api.paths import ACCOUNT_KEY
@@ -28,7 +30,7 @@ from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
 from localsection.db import WouldBlock
 from localsection.errors import ApiError, HttpRefusal
-from localsection.formats import is_digits
+from localsection.formats import is_digits, strict_inputs
 from localsection.state import AppState
 
 log = logging.getLogger("localsection.api")
@@ -45,6 +47,23 @@ API_HEADERS = {
 }
 JSON_TYPE = "application/json; charset=utf-8"
 _PAGE = re.compile(r"^/project/(\d+)/(?:(\d+)/)?(?:(\d+)/)?$")
+
+
+TRANSPORT_KEY = "localsection.transport"  # the connection's asyncio transport (server.py puts it in the scope)
+
+
+class ConnectionDropped(Exception):
+    """A fault rule asked to close the connection without an answer."""
+
+
+async def drop_connection(scope: Scope) -> None:
+    """Close the client's connection without answering (a `drop` fault); raise when the server gives no way to."""
+    transport = scope.get(TRANSPORT_KEY)
+    if transport is None:
+        raise ConnectionDropped("the connection cannot be dropped here (no transport in the ASGI scope)")
+    transport.abort()
+    for _ in range(3):  # let the loop report the closed connection, so the server sends nothing after us
+        await asyncio.sleep(0)
 
 
 _RAW_API_HEADERS = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in API_HEADERS.items()]
@@ -111,6 +130,8 @@ class ApiEndpoint:
         self.state = state
         self.kind = kind
         self.limiter = RateLimiter(state.settings.rate_limit_per_second, state.settings.rate_limit_burst)
+        self.emu = emulation_for(state)
+        self.realistic_settings = state.settings.with_(record_cap=state.settings.record_cap or REALISTIC_CAP)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         guard = BodyGuard(receive, self.state.settings.max_body_bytes)
@@ -118,6 +139,9 @@ class ApiEndpoint:
             response = await self.handle(Incoming.of(scope, guard.receive), guard)
         except BodyTooLarge:
             response = json_response(TOO_LARGE, 413)
+        except ConnectionDropped:
+            await drop_connection(scope)
+            return
         await response(scope, receive, send)
 
     async def handle(self, request: Incoming, guard: BodyGuard | None = None) -> Response:
@@ -168,6 +192,10 @@ class ApiEndpoint:
             return json_response(errors.action_invalid().body())
         if spec.user_only and self.kind == "admin":
             return json_response(errors.action_invalid("user method: access token only").body())
+        if self.emu.faults:  # the emulator's injected faults (api/emulation.py); nothing to do without rules
+            injected = await self.injected(request, spec.name)
+            if injected is not None:
+                return injected
         headers = {"host": request.headers.get("host", ""),
                    "authorization": request.headers.get("authorization", ""),
                    "scheme": request.scheme, "account": "", "root": ""}
@@ -187,6 +215,27 @@ class ApiEndpoint:
         if isinstance(result, Response):
             return result
         return json_response(result)
+
+    async def injected(self, request: Incoming, action: str) -> Response | None:
+        """Apply the first fault rule that fires for this request: wait, then answer the fault (None: run the
+        action as usual). Checked before the action runs, so a fault never leaves anything written."""
+        settings = self.state.settings
+        account = (request.scope.get(ACCOUNT_KEY) or accounts.account_name_from_host(request.headers.get("host", ""),
+                                                                                     settings)
+                   or settings.default_account or None)
+        if account is None and any(r.needs_account for r in self.emu.faults.values()):
+            account = await run_in_threadpool(self._default_account_name)
+        rule = self.emu.fault_for(action, account)
+        if rule is None:
+            return None
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        return fault_response(rule)
+
+    def _default_account_name(self) -> str | None:
+        with self.state.db.session() as db:
+            found = accounts.default_account(db, self.state.settings)
+            return found.name if found is not None else None
 
     async def _run(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
         """Run a short SQLite action right here on the event loop, anything else in a worker thread.
@@ -241,6 +290,14 @@ class ApiEndpoint:
                 caller = self._authenticate_token(db, account, params, headers["authorization"])
             # One bucket per account and credential: the admin key, or one user's tokens.
             self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
+            emu = self.emu
+            realistic = emu.realistic_everywhere or (bool(emu.realistic_accounts)
+                                                     and account.name in emu.realistic_accounts)
+            if realistic:
+                # Realistic mode: 1 request/s per credential (the API key; each OAuth token), the record cap.
+                token = None if caller.via_admin_key else auth.bearer_token(headers["authorization"], params)
+                emu.limiter.check(f"{account.id}:" + ("key" if token is None else "token:" + token[-43:]))
+                settings = self.realistic_settings
             authorize(spec, caller)
             apply_legacy_page(params)
             base_url = self.state.base_url(account.name, headers["scheme"], headers["host"], headers["root"])
@@ -250,6 +307,9 @@ class ApiEndpoint:
             else:
                 ctx = Ctx.for_user(db, settings, caller.account, caller.user, scopes=caller.scopes,
                                    base_url=base_url, database=self.state.db)
+            if realistic:
+                with strict_inputs():
+                    return spec.func(ctx, params)
             return spec.func(ctx, params)
 
     def _authenticate_token(self, db: Any, account: Any, params: Params, authorization: str) -> auth.Caller:
@@ -263,6 +323,20 @@ class ApiEndpoint:
 
         user = db.get(User, claims.user_id)
         return auth.Caller(account=account, user=user, via_admin_key=False, scopes=claims.scopes)
+
+
+def fault_response(rule: FaultRule) -> Response | None:
+    """What a fired fault answers: no connection, an HTTP error, or a Worksection error envelope (HTTP 200)."""
+    if rule.drop:
+        raise ConnectionDropped()
+    if rule.http_status is not None:
+        message = rule.message or ("Too many requests" if rule.http_status == 429
+                                   else http.HTTPStatus(rule.http_status).phrase)
+        extra = {"Retry-After": str(rule.retry_after)} if rule.http_status == 429 else None
+        return json_response({"status": "error", "message": message}, rule.http_status, extra)
+    if rule.status_code is not None:
+        return json_response({"status": "error", "status_code": rule.status_code, "message": rule.message or ""})
+    return None
 
 
 def authorize(spec: ActionSpec, caller: auth.Caller) -> None:

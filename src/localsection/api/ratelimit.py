@@ -47,6 +47,11 @@ class RateLimiter:
         if wait:
             raise HttpRefusal(429, "Too many requests", {"Retry-After": str(wait)})
 
+    def forget(self, prefix: str) -> None:
+        """Drop the buckets whose key starts with `prefix` (they start full again)."""
+        with self._lock:
+            self._buckets = {k: v for k, v in self._buckets.items() if not k.startswith(prefix)}
+
     def _prune(self, now: float) -> None:
         full_after = self.burst / self.rate
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}

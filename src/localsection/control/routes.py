@@ -14,6 +14,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from localsection import accounts, clock, dev
+from localsection.api.emulation import emulation_for
+from localsection.control.deliveries import delivery_routes
+from localsection.control.faults import fault_routes
+from localsection.control.fixtures import fixture_routes
 from localsection.models import Account
 from localsection.state import AppState
 
@@ -91,12 +95,14 @@ def _parse_time(value: Any) -> float:
 
 def control_routes(state: AppState) -> list[BaseRoute]:
     """The routes, relative to the mount point `/_localsection`."""
+    emu = emulation_for(state)
 
     async def create(request: Request) -> Response:
         body = await _body(request)
         name = _string(body, "name")
         assert name is not None
         email = _string(body, "owner_email", required=False) or f"owner@{name.lower()}.example.com"
+        realistic = _flag(body, "realistic")
 
         def run() -> accounts.NewAccount:
             with state.db.session(write=True) as s:
@@ -110,15 +116,40 @@ def control_routes(state: AppState) -> list[BaseRoute]:
                     raise BadRequest(f"field {field}: {exc}") from None
 
         created = await run_in_threadpool(run)
+        emu.set_realistic(created.account.name, bool(realistic), at_creation=True)
         origin = f"{request.url.scheme}://{request.url.netloc}"
-        return JSONResponse({"account": created.account.name, "url": f"{origin}/a/{created.account.name}",
-                             "api_key": created.account.api_key,
-                             "owner": {"email": created.owner.email, "password": created.password}}, 201)
+        answer: dict[str, Any] = {"account": created.account.name, "url": f"{origin}/a/{created.account.name}",
+                  "api_key": created.account.api_key,
+                  "owner": {"email": created.owner.email, "password": created.password}}
+        if realistic is not None:
+            answer["realistic"] = emu.is_realistic(created.account.name)
+        return JSONResponse(answer, 201)
+
+    async def change(request: Request) -> Response:
+        name = str(request.path_params["name"]).lower()
+        body = await _body(request)
+        unknown = sorted(set(body) - {"realistic"})
+        if unknown:
+            raise BadRequest(f"unknown field: {unknown[0]} (only realistic can be changed)")
+        realistic = _flag(body, "realistic")
+        if realistic is None:
+            raise BadRequest("missing field: realistic (true or false)")
+
+        def exists() -> bool:
+            with state.db.session() as s:
+                return s.scalars(select(Account.id).where(Account.name == name)).first() is not None
+
+        if not await run_in_threadpool(exists):
+            raise BadRequest(f"no account named {name}", 404)
+        emu.set_realistic(name, realistic)
+        return JSONResponse({"status": "ok", "account": name, "realistic": emu.is_realistic(name)})
 
     async def remove(request: Request) -> Response:
         name = str(request.path_params["name"])
+        account_id = await run_in_threadpool(_account_id, state, name.lower())
         if not await run_in_threadpool(dev.delete_account, state.db, name):
             raise BadRequest(f"no account named {name}", 404)
+        emu.forget_account(name.lower(), account_id)
         return JSONResponse({"status": "ok", "account": name.lower()})
 
     async def reset(request: Request) -> Response:
@@ -126,13 +157,13 @@ def control_routes(state: AppState) -> list[BaseRoute]:
         name = None if body is _NO_BODY else _string(body, "account")
 
         def run() -> list[str]:
-            if name is None:
-                with state.db.session(write=False) as s:
-                    names = list(s.scalars(select(Account.name).order_by(Account.id)))
-            else:
-                names = [name]
+            with state.db.session(write=False) as s:
+                q = select(Account.id, Account.name).order_by(Account.id)
+                found = list(s.execute(q if name is None else q.where(Account.name == name.lower())).tuples())
+            names = [n for _, n in found] if name is None else [name]
             for each in names:
                 dev.reset_account(state.db, each)
+            emu.reset(None if name is None else name.lower(), [i for i, _ in found])
             return names
 
         started = time.perf_counter()
@@ -174,7 +205,21 @@ def control_routes(state: AppState) -> list[BaseRoute]:
     return [
         Route("/accounts", _handler(create), methods=["POST"]),
         Route("/accounts/{name}", _handler(remove), methods=["DELETE"]),
+        Route("/accounts/{name}", _handler(change), methods=["POST"]),
         Route("/reset", _handler(reset), methods=["POST"]),
         Route("/clock", _handler(get_clock), methods=["GET"]),
         Route("/clock", _handler(set_clock), methods=["POST"]),
+        *fault_routes(state), *delivery_routes(state), *fixture_routes(state),
     ]
+
+
+def _flag(body: dict[str, Any], field: str) -> bool | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"field {field} must be true or false")
+    return value
+
+
+def _account_id(state: AppState, name: str) -> int | None:
+    with state.db.session() as s:
+        return s.scalars(select(Account.id).where(Account.name == name)).first()

@@ -5,7 +5,7 @@ that caused them, sent later by the background sender (localsection.notify.sende
 `mail_preferences`: a user's e-mail notification choice; no row means every kind is on.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 13:18:44
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
