@@ -7,6 +7,7 @@ message.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -143,30 +144,30 @@ class ControlClient:
         return dict(self.call("POST", "/faults", json=dict(rule)))
 
     def faults(self) -> list[dict[str, Any]]:
-        answer = self.call("GET", "/faults")
-        return list(answer.get("faults", answer.get("data", [])) if isinstance(answer, dict) else answer)
+        return _entries(self.call("GET", "/faults"), "faults")
 
     def delete_fault(self, fault_id: str | int | None = None) -> None:
         self.call("DELETE", "/faults" if fault_id is None else f"/faults/{fault_id}")
 
     # journals
     def requests(self, account: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
-        return _entries(self.call("GET", "/requests", params={"account": account or "", "action": action or ""}))
+        answer = self.call("GET", "/requests", params={"account": account or "", "action": action or ""})
+        return _entries(answer, "requests")
 
     def clear_requests(self, account: str | None = None) -> None:
         self.call("DELETE", "/requests", params={"account": account or ""})
 
     def deliveries(self, account: str | None = None) -> list[dict[str, Any]]:
-        return _entries(self.call("GET", "/deliveries", params={"account": account or ""}))
+        return _entries(self.call("GET", "/deliveries", params={"account": account or ""}), "deliveries")
 
     def clear_deliveries(self, account: str | None = None) -> None:
         self.call("DELETE", "/deliveries", params={"account": account or ""})
 
 
-def _entries(answer: Any) -> list[dict[str, Any]]:
-    """A journal answer: a JSON list, or an object holding one (`requests`/`deliveries`/`data`)."""
+def _entries(answer: Any, *keys: str) -> list[dict[str, Any]]:
+    """A listing: a JSON list, or an object holding one (under `keys`, `requests`, `deliveries`, `data`...)."""
     if isinstance(answer, dict):
-        for key in ("requests", "deliveries", "entries", "data"):
+        for key in (*keys, "requests", "deliveries", "entries", "data", "items"):
             if isinstance(answer.get(key), list):
                 return list(answer[key])
         return []
@@ -424,10 +425,8 @@ class LocalsectionServer:
     def stop(self) -> None:
         self.control.close()
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
