@@ -29,7 +29,7 @@ test-reliability: $(STAMP) ## Run the quick reliability suite (crash, concurrenc
 	$(BIN)/python -m pytest -n 2 tests/reliability
 
 check: $(STAMP) ## ruff + mypy --strict + import-linter (layer contracts in .importlinter)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

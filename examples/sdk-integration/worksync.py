@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from worksection.client import Client
@@ -76,15 +77,13 @@ def sync_bugs(ws: Client, project_id: int, bugs: Iterable[Bug], retry: Retry = R
         if task is None:
             if bug.closed:
                 continue  # closed before we ever saw it: nothing to track
-            task = retry.run(lambda: ws.tasks.create(project_id, title, {"priority": bug.priority}))
+            task = retry.run(partial(ws.tasks.create, project_id, title, {"priority": bug.priority}))
             result.created.append(bug.id)
         elif (task.name, int(task.priority or 0)) != (title, bug.priority):
-            tid = int(task.id)
-            retry.run(lambda: ws.tasks.update(tid, {"title": title, "priority": bug.priority}))
+            retry.run(partial(ws.tasks.update, int(task.id), {"title": title, "priority": bug.priority}))
             result.updated.append(bug.id)
         if bug.closed and task.status != "done":
-            tid = int(task.id)
-            retry.run(lambda: ws.tasks.complete(tid))
+            retry.run(partial(ws.tasks.complete, int(task.id)))
             result.completed.append(bug.id)
         result.task_ids[bug.id] = int(task.id)
     return result

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from worksection.client import Client
 from worksection.exceptions.response_exception import ResponseException
+from worksync import Bug, Retry, daily_time_report, sync_bugs, yesterdays_report
 
 from localsection.testing import Account, ControlError
-from worksync import Bug, Retry, daily_time_report, sync_bugs, yesterdays_report
 
 NO_WAIT = Retry(sleep=lambda seconds: None)
 
