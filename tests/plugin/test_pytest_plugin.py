@@ -4,11 +4,15 @@ with the official SDK, alone and under pytest-xdist (`-n 2`)."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from localsection.dev import sqlalchemy_url
 from localsection.testing import LocalsectionServer
+from tests.conftest import PG_URL, _postgres_available
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -162,3 +166,52 @@ def test_uses_it(localsection_server, localsection):
         result.assert_outcomes(passed=1)
         log = server.log_path.read_text()
     assert "Traceback" not in log
+
+
+def test_settings_reach_the_started_server_and_a_bad_one_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_cap='''
+import pytest
+from worksection.client import Client
+from worksection.exceptions.response_exception import ResponseException
+
+def test_the_record_cap_is_on(localsection):
+    ws = Client(localsection.url).set_api_key(localsection.api_key)
+    pid = int(ws.projects.create("P", {}).id)
+    for title in ("a", "b", "c"):
+        ws.tasks.create(pid, title, {})
+    with pytest.raises(ResponseException, match="Too many"):
+        ws.call_admin_action("get_all_tasks")
+''')
+    pytester.makeini("[pytest]\nlocalsection_env =\n    LOCALSECTION_TIMEZONE=UTC\n")
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "--localsection-env", "LOCALSECTION_RECORD_CAP=2")
+    result.assert_outcomes(passed=1)
+    bad = pytester.runpytest_subprocess("-p", "no:xdist", "--localsection-env", "REALISTIC")
+    assert bad.ret != 0
+    bad.stderr.fnmatch_lines(["*'REALISTIC' is not a LOCALSECTION_*=VALUE setting*"])
+
+
+@pytest.mark.skipif(not _postgres_available(), reason=f"PostgreSQL does not answer at {PG_URL}")
+def test_the_server_runs_on_postgresql_with_a_database_per_worker(pytester: pytest.Pytester) -> None:
+    prefix = f"ls_plugin_{uuid.uuid4().hex[:8]}"
+    url = PG_URL.rsplit("/", 1)[0] + f"/{prefix}_{{worker}}"
+    pytester.makepyfile(test_pg='''
+from worksection.client import Client
+
+def test_on_postgres(localsection_server, localsection):
+    log = localsection_server.log_path.read_text()
+    assert "PostgreSQL" in log or "postgresql" in log, log
+    ws = Client(localsection.url).set_api_key(localsection.api_key)
+    assert ws.projects.create("On PG", {}).name == "On PG"
+''')
+    admin = create_engine(sqlalchemy_url(PG_URL), isolation_level="AUTOCOMMIT")
+    try:
+        result = pytester.runpytest_subprocess("-p", "no:xdist", f"--localsection-database-url={url}")
+        result.assert_outcomes(passed=1)
+        with admin.connect() as conn:
+            names = list(conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                      {"p": prefix + "%"}).scalars())
+        assert names == [f"{prefix}_main"]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_main" WITH (FORCE)'))
+        admin.dispose()

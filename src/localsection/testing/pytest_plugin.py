@@ -12,6 +12,8 @@ Options (command line, ini file or environment, in that order of precedence):
   --localsection-database-url / localsection_database_url / LOCALSECTION_TEST_DATABASE_URL: run the server on
       PostgreSQL; `{worker}` in it is replaced by the xdist worker id (`gw0`, …, `main` without xdist), so each
       worker gets a database of its own (created when missing).
+  --localsection-env KEY=VALUE (repeatable) / localsection_env (ini, one per line): LOCALSECTION_* settings for
+      the started server, e.g. LOCALSECTION_REALISTIC=1.
 """
 
 from __future__ import annotations
@@ -32,9 +34,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="use this running localsection server (emulator on) instead of starting one")
     group.addoption("--localsection-database-url", default=None,
                     help="PostgreSQL URL for the started server; {worker} becomes the xdist worker id")
+    group.addoption("--localsection-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="a LOCALSECTION_* setting for the started server (repeat), e.g. LOCALSECTION_REALISTIC=1")
     parser.addini("localsection_url", "use this running localsection server (emulator on)", default="")
     parser.addini("localsection_database_url", "PostgreSQL URL for the started server ({worker}: xdist worker id)",
                   default="")
+    parser.addini("localsection_env", "LOCALSECTION_* settings for the started server, KEY=VALUE per line",
+                  type="linelist", default=[])
+
+
+def _server_env(config: pytest.Config) -> dict[str, str]:
+    """--localsection-env and the localsection_env ini lines (the command line wins), checked."""
+    env: dict[str, str] = {}
+    for item in [*config.getini("localsection_env"), *config.getoption("--localsection-env")]:
+        key, sep, value = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key.startswith("LOCALSECTION_"):
+            raise pytest.UsageError(f"localsection: {item!r} is not a LOCALSECTION_*=VALUE setting")
+        env[key] = value.strip()
+    return env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Only checks the options, so a typo stops the run at once (a usage error) rather than in the first test."""
+    _server_env(config)
 
 
 def _setting(config: pytest.Config, name: str, env: str) -> str:
@@ -76,7 +99,7 @@ def localsection_server(request: pytest.FixtureRequest,
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     database_url = _setting(config, "localsection_database_url", "LOCALSECTION_TEST_DATABASE_URL")
     data_dir = tmp_path_factory.mktemp(f"localsection-{worker}")
-    server = LocalsectionServer.start(data_dir=data_dir,
+    server = LocalsectionServer.start(data_dir=data_dir, env=_server_env(config),
                                       database_url=database_url.replace("{worker}", worker) or None)
     try:
         yield server
