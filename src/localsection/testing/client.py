@@ -354,7 +354,8 @@ class LocalsectionServer:
             acme = server.new_account()
 
     `database_url` uses PostgreSQL instead (the database is created when missing). `env` adds LOCALSECTION_*
-    settings (e.g. {"LOCALSECTION_REALISTIC": "1"}). The server is stopped (SIGTERM, then SIGKILL after 10 s)
+    settings (the caller's own LOCALSECTION_* variables are not passed on, so a developer's shell cannot point
+    the test server at another database). The server is stopped (SIGTERM, then SIGKILL after 10 s)
     and a temporary data directory removed by `stop()` or at the end of the `with` block.
     """
 
