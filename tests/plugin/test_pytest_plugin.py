@@ -144,7 +144,9 @@ def test_under_xdist_each_worker_has_a_server_of_its_own(pytester: pytest.Pytest
 
 def test_the_fixtures_are_listed_and_nothing_starts_when_no_test_asks(pytester: pytest.Pytester) -> None:
     listed = pytester.runpytest_subprocess("--fixtures", "-p", "no:xdist")
-    listed.stdout.fnmatch_lines(["*localsection_server*", "*localsection -- *", "*fresh account*"])
+    text = listed.stdout.str()
+    assert "fixtures defined from localsection.testing.pytest_plugin" in text
+    assert "localsection_server [session scope]" in text and "A fresh account on the session's server" in text
     pytester.makepyfile(test_plain="def test_plain():\n    assert 1 + 1 == 2\n")
     basetemp = pytester.path / "basetemp"
     result = pytester.runpytest_subprocess("-p", "no:xdist", f"--basetemp={basetemp}")
