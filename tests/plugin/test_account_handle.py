@@ -79,9 +79,9 @@ def test_a_token_for_a_second_user_sees_only_that_users_scopes(localsection: Acc
 
 def test_fixtures_load_and_read_back_through_the_sdk(localsection: Account) -> None:
     ids = or_skip("POST /_localsection/fixtures", lambda: localsection.fixtures({
-        "projects": [{"key": "site", "title": "Website", "tasks": [
-            {"key": "copy", "title": "Write the copy", "priority": 7},
-            {"key": "pics", "title": "Take the pictures"}]}]}))
+        "projects": [{"key": "site", "title": "Website"}],
+        "tasks": [{"key": "copy", "project": "site", "title": "Write the copy", "priority": 7},
+                  {"key": "pics", "project": "site", "title": "Take the pictures"}]}))
     assert set(ids) >= {"site", "copy", "pics"}
     ws = sdk(localsection)
     assert [p.name for p in ws.projects.list()] == ["Website"]
@@ -116,11 +116,36 @@ def test_the_journal_is_per_account_and_can_be_cleared(localsection: Account,
         sdk(other).members.list()
         mine = or_skip("GET /_localsection/requests", localsection.requests)
         assert [c.get("action") for c in mine] == ["get_projects"]
-        localsection.clear_requests()
-        assert localsection.requests() == []
         assert [c.get("action") for c in other.requests()] == ["get_users"]
+        localsection.control.clear_requests()
+        assert localsection.requests() == [] and other.requests() == []
     finally:
         other.cleanup()
+
+
+def has_realistic_switch(account: Account) -> bool:
+    """Whether this server has `POST /_localsection/accounts/<name>` (an empty body is a 400 there)."""
+    try:
+        account.control.call("POST", f"/accounts/{account.name}", json={})
+    except ControlError as exc:
+        return not (exc.status == 404 and exc.message == "Not found")
+    return True
+
+
+@pytest.mark.localsection(realistic=True)
+def test_the_marker_makes_a_realistic_account_that_is_rate_limited(localsection: Account) -> None:
+    from worksection.exceptions.response_exception import ResponseException
+
+    if not has_realistic_switch(localsection):
+        pytest.skip("realistic mode is not on this branch yet (built in parallel, merged by the lead)")
+    ws = sdk(localsection)
+    with pytest.raises(ResponseException) as info:
+        for _ in range(5):
+            ws.projects.list()
+    assert info.value.status_code == 429
+    localsection.realistic(False)
+    for _ in range(5):
+        ws.projects.list()
 
 
 def test_a_snapshot_restores_the_same_tasks(localsection: Account) -> None:

@@ -59,9 +59,9 @@ def test_renamed_and_closed_bugs_update_their_tasks(ws: Client, project_id: int)
 
 def test_existing_tasks_from_fixtures_are_matched_not_duplicated(localsection: Account, ws: Client) -> None:
     ids = needs("POST /_localsection/fixtures", lambda: localsection.fixtures({
-        "projects": [{"key": "bugs", "title": "Bugs", "tasks": [
-            {"key": "b7", "title": "[BUG-7] Login loops", "priority": 5},
-            {"key": "note", "title": "Triage notes"}]}]}))
+        "projects": [{"key": "bugs", "title": "Bugs"}],
+        "tasks": [{"key": "b7", "project": "bugs", "title": "[BUG-7] Login loops", "priority": 5},
+                  {"key": "note", "project": "bugs", "title": "Triage notes"}]}))
     result = sync_bugs(ws, ids["bugs"], [Bug(7, "Login loops"), Bug(8, "Logout fails")], NO_WAIT)
     assert result.created == [8] and result.task_ids[7] == ids["b7"]
     assert len(ws.tasks.list(ids["bugs"])) == 3
@@ -87,7 +87,7 @@ def test_rate_limiting_is_retried_too(localsection: Account, ws: Client, project
 
 def test_a_real_error_is_not_retried(localsection: Account, ws: Client, project_id: int) -> None:
     needs("POST /_localsection/faults", lambda: localsection.fault(
-        "post_task", status_code="4", message="Project is closed"))
+        "post_task", status_code=4, message="Project is closed"))
     waits: list[float] = []
     with pytest.raises(ResponseException, match="Project is closed"):
         sync_bugs(ws, project_id, [Bug(5, "Never made")], Retry(sleep=waits.append))

@@ -84,9 +84,16 @@ class ControlClient:
         return body
 
     # accounts, reset, tokens
-    def create_account(self, name: str, owner_email: str | None = None) -> dict[str, Any]:
+    def create_account(self, name: str, owner_email: str | None = None,
+                       realistic: bool | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name} | ({"owner_email": owner_email} if owner_email else {})
+        if realistic is not None:
+            body["realistic"] = realistic
         return dict(self.call("POST", "/accounts", json=body))
+
+    def set_realistic(self, name: str, on: bool) -> dict[str, Any]:
+        """Realistic mode for one account (rate limit, record cap, strict inputs), on or off."""
+        return dict(self.call("POST", f"/accounts/{name}", json={"realistic": on}))
 
     def delete_account(self, name: str) -> None:
         self.call("DELETE", f"/accounts/{name}")
@@ -154,8 +161,9 @@ class ControlClient:
         answer = self.call("GET", "/requests", params={"account": account or "", "action": action or ""})
         return _entries(answer, "requests")
 
-    def clear_requests(self, account: str | None = None) -> None:
-        self.call("DELETE", "/requests", params={"account": account or ""})
+    def clear_requests(self) -> None:
+        """Empty the request journal (every account's)."""
+        self.call("DELETE", "/requests")
 
     def deliveries(self, account: str | None = None) -> list[dict[str, Any]]:
         return _entries(self.call("GET", "/deliveries", params={"account": account or ""}), "deliveries")
@@ -281,22 +289,21 @@ class Account:
         """This account's entries of the request journal, oldest first (one action's only with `action`)."""
         return self.control.requests(self.name, action)
 
-    def clear_requests(self) -> None:
-        self.control.clear_requests(self.name)
-
     def deliveries(self) -> list[dict[str, Any]]:
         """This account's webhook deliveries."""
         return self.control.deliveries(self.name)
 
-    def fault(self, action: str | None = None, *, http_status: int | None = None, status_code: str | None = None,
-              message: str | None = None, latency_ms: int | None = None, probability: float | None = None,
-              times: int | None = None, seed: int | None = None, drop: bool | None = None,
-              **extra: Any) -> Fault:
-        """Inject a fault for this account's calls (of `action`, or every action); see docs/testing.md."""
+    def fault(self, action: str | None = None, *, http_status: int | None = None,
+              status_code: int | str | None = None, message: str | None = None, retry_after: int | None = None,
+              latency_ms: int | None = None, probability: float | None = None, times: int | None = None,
+              seed: int | None = None, drop: bool | None = None, **extra: Any) -> Fault:
+        """Inject a fault into this account's calls (of `action`, or every action): an HTTP status (429 with
+        `retry_after`), a Worksection error envelope (`status_code` + `message`), a delay, a dropped connection;
+        bounded by `times` and `probability` (+ `seed`). See docs/testing.md."""
         rule: dict[str, Any] = {"account": self.name}
         for key, value in (("action", action), ("http_status", http_status), ("status_code", status_code),
-                           ("message", message), ("latency_ms", latency_ms), ("probability", probability),
-                           ("times", times), ("seed", seed), ("drop", drop)):
+                           ("message", message), ("retry_after", retry_after), ("latency_ms", latency_ms),
+                           ("probability", probability), ("times", times), ("seed", seed), ("drop", drop)):
             if value is not None:
                 rule[key] = value
         rule.update(extra)
@@ -316,6 +323,11 @@ class Account:
     def reset(self) -> dict[str, Any]:
         """Empty this account (owner, name and API key stay)."""
         return self.control.reset(self.name)
+
+    def realistic(self, on: bool = True) -> None:
+        """Realistic mode for this account: 1 request/s per credential (429 + Retry-After), the 10,000-record
+        cap, strict inputs, as the real service."""
+        self.control.set_realistic(self.name, on)
 
     def cleanup(self) -> None:
         """Remove what this handle added to the server: faults, snapshots, a moved clock, then the account."""
@@ -420,8 +432,10 @@ class LocalsectionServer:
             time.sleep(0.05)
         raise ServerError(f"localsection serve was not ready within {timeout:.0f} s:\n{self._log()}")
 
-    def new_account(self, name: str | None = None, owner_email: str | None = None) -> Account:
-        return Account(self.control, self.control.create_account(name or free_name(), owner_email))
+    def new_account(self, name: str | None = None, owner_email: str | None = None,
+                    realistic: bool | None = None) -> Account:
+        """A new account (a generated name unless `name`), reached by path; `realistic` switches its mode."""
+        return Account(self.control, self.control.create_account(name or free_name(), owner_email, realistic))
 
     def stop(self) -> None:
         self.control.close()

@@ -4,7 +4,8 @@
   temporary data directory, started on first use and stopped at the end of the session. Under pytest-xdist every
   worker starts its own (the server's clock is process-wide, so workers never see each other's clock moves).
 * `localsection` (function): a fresh account on that server, reached by path (`.url` is `…/a/<name>`), deleted
-  after the test with the faults, snapshots and clock moves the test made through it.
+  after the test with the faults, snapshots and clock moves the test made through it. The marker
+  `@pytest.mark.localsection(realistic=True, owner_email=...)` sets how it is made.
 
 Options (command line, ini file or environment, in that order of precedence):
   --localsection-url / localsection_url / LOCALSECTION_TEST_URL: use a server already running (a container, say)
@@ -56,7 +57,9 @@ def _server_env(config: pytest.Config) -> dict[str, str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Only checks the options, so a typo stops the run at once (a usage error) rather than in the first test."""
+    """Declares the marker and checks the options, so a typo stops the run at once rather than in a test."""
+    config.addinivalue_line("markers", "localsection(realistic=False, owner_email=None): how the `localsection` "
+                                       "fixture makes the test's account")
     _server_env(config)
 
 
@@ -74,10 +77,11 @@ class _RunningServer:
         self.url = url.rstrip("/")
         self.control = ControlClient(self.url)
 
-    def new_account(self, name: str | None = None, owner_email: str | None = None) -> Account:
+    def new_account(self, name: str | None = None, owner_email: str | None = None,
+                    realistic: bool | None = None) -> Account:
         from localsection.testing.client import Account, free_name
 
-        return Account(self.control, self.control.create_account(name or free_name(), owner_email))
+        return Account(self.control, self.control.create_account(name or free_name(), owner_email, realistic))
 
     def stop(self) -> None:
         self.control.close()
@@ -108,9 +112,19 @@ def localsection_server(request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def localsection(localsection_server: LocalsectionServer) -> Iterator[Account]:
-    """A fresh account on the session's server, reached by path; removed after the test."""
-    account = localsection_server.new_account()
+def localsection(request: pytest.FixtureRequest, localsection_server: LocalsectionServer) -> Iterator[Account]:
+    """A fresh account on the session's server, reached by path; removed after the test.
+
+    `@pytest.mark.localsection(realistic=True, owner_email="boss@acme.test")` on a test (or its class or module)
+    sets how the account is made."""
+    marker = request.node.get_closest_marker("localsection")
+    options = dict(marker.kwargs) if marker is not None else {}
+    unknown = sorted(set(options) - {"realistic", "owner_email"})
+    if unknown or (marker is not None and marker.args):
+        raise pytest.UsageError(f"@pytest.mark.localsection takes realistic= and owner_email= only, not "
+                                f"{', '.join(unknown) or 'positional arguments'}")
+    account = localsection_server.new_account(owner_email=options.get("owner_email"),
+                                              realistic=options.get("realistic"))
     try:
         yield account
     finally:
