@@ -117,6 +117,8 @@ def run_inner(pytester: pytest.Pytester, tmp_path: Path, *args: str) -> Outcome:
     pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PLUGIN_TEST_OUT", str(out))
+        for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+            mp.delenv(name, raising=False)  # this suite may itself run under xdist
         result = pytester.runpytest_subprocess(*args, timeout=240)
     entries = [json.loads(p.read_text()) for p in sorted(out.glob("test-*.json"))]
     checked = {p.name[6:-5]: json.loads(p.read_text())["checked"] for p in out.glob("after-*.json")}

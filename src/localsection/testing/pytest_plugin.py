@@ -63,6 +63,13 @@ def pytest_configure(config: pytest.Config) -> None:
     _server_env(config)
 
 
+def _worker_id(config: pytest.Config) -> str:
+    """This process's xdist worker id (`gw0`, …), or `main` without xdist (read from the config, not the
+    environment, which a pytest run inside a worker inherits)."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput.get("workerid", "main")) if isinstance(workerinput, dict) else "main"
+
+
 def _setting(config: pytest.Config, name: str, env: str) -> str:
     value = config.getoption(f"--{name.replace('_', '-')}") or config.getini(name) or os.environ.get(env, "")
     return str(value).strip()
@@ -100,7 +107,7 @@ def localsection_server(request: pytest.FixtureRequest,
         yield running  # type: ignore[misc]  # duck-typed: url, control, new_account, stop
         running.stop()
         return
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    worker = _worker_id(config)
     database_url = _setting(config, "localsection_database_url", "LOCALSECTION_TEST_DATABASE_URL")
     data_dir = tmp_path_factory.mktemp(f"localsection-{worker}")
     server = LocalsectionServer.start(data_dir=data_dir, env=_server_env(config),
