@@ -5,7 +5,8 @@
 #                  dependency into a wheel folder
 #   runtime stage: a fresh virtualenv installed from that folder only (--no-index), an empty data folder for the
 #                  /data volume, the image's ENV, its CMD in its WORKDIR; the HEALTHCHECK command probes /readyz
-#                  until it passes; then the server is stopped (SIGTERM, as `docker stop`) and everything removed.
+#                  until it passes; one API call (get_users) proves the installed package serves the API; then
+#                  the server is stopped (SIGTERM, as `docker stop`) and everything removed.
 # Differences, as `docker run -p <free port>:8000 -v <tmp>:/data` would make them: /data is a temporary folder
 # and the port a free one. The Python is this machine's (python3, 3.11+), not the image's python:3.12-slim, and
 # the unprivileged user is not created (no root needed here).
@@ -82,6 +83,18 @@ if [ -z "$healthy" ]; then
 fi
 grep -q "localsection is serving the Worksection API" "$work/server.log" || { cat "$work/server.log"; exit 1; }
 [ -f "$work/data/localsection.db" ] || { echo "no database in the data volume"; ls -la "$work/data"; exit 1; }
+# The API answers from the installed wheel (actions, templates and migrations are package data): get_users
+# with the key the server printed, signed the md5 way.
+key="$(sed -n 's/^  admin API key: *//p' "$work/server.log")"
+"$work/opt/bin/python" - "$port" "$key" <<'PY' || { cat "$work/server.log"; exit 1; }
+import hashlib, json, sys, urllib.request
+port, key = sys.argv[1], sys.argv[2]
+query = "action=get_users"
+url = f"http://127.0.0.1:{port}/api/admin/v2/?{query}&hash={hashlib.md5((query + key).encode()).hexdigest()}"
+body = json.load(urllib.request.urlopen(url, timeout=10))
+assert body["status"] == "ok" and body["data"][0]["email"], body
+print(f"== API: get_users answered {len(body['data'])} user(s)")
+PY
 
 echo "== docker stop: SIGTERM"
 kill -TERM "$server_pid"
