@@ -21,14 +21,15 @@ install: $(STAMP) ## Create .venv and install localsection with its dev tools
 run: $(STAMP) ## Serve the API on SQLite (./data), printing the URL and credentials
 	$(BIN)/localsection serve
 
-test: $(STAMP) ## Run the suite (all but tests/reliability) on SQLite and, when it answers, PostgreSQL
+test: $(STAMP) ## Run the suite (all but tests/reliability) on SQLite and, when it answers, PostgreSQL; and examples/
 	$(BIN)/python -m pytest -n 2 --ignore=tests/reliability
+	cd examples/sdk-integration && ../../$(BIN)/python -m pytest
 
 test-reliability: $(STAMP) ## Run the quick reliability suite (crash, concurrency, fuzz, isolation, rate limit, scale-out)
 	$(BIN)/python -m pytest -n 2 tests/reliability
 
 check: $(STAMP) ## ruff + mypy --strict + import-linter (layer contracts in .importlinter)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
