@@ -137,3 +137,19 @@ def test_a_user_without_a_password_gets_no_link(web: WebClient, caplog: pytest.L
     add_user(web.api, "invited@example.com", password=None)
     _, link = _ask_for_link(web, "invited@example.com", caplog)
     assert link is None
+
+
+def test_with_smtp_configured_the_reset_link_is_mailed_not_logged(web: WebClient, caplog: pytest.LogCaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from localsection.models import MailOutboxItem
+
+    state = web.api.state
+    monkeypatch.setattr(state, "settings", state.settings.model_copy(update={"smtp_url": "smtp://127.0.0.1:2525"}))
+    shown, logged = _ask_for_link(web, web.api.owner_email, caplog)
+    assert logged is None and "If that e-mail belongs to a user here" in shown
+    with state.db.session(write=False) as s:
+        mails = s.scalars(select(MailOutboxItem).where(MailOutboxItem.account_id == web.api.account_id)).all()
+    assert [m.recipient for m in mails] == [web.api.owner_email]
+    link = LINK.search(mails[0].text_body.split("\n\n")[1].splitlines()[1])
+    assert link is not None and link.group(1).startswith(f"http://{web.api.host}/password/reset/")
+    assert web.get(link.group(1)).status_code == 200  # the mailed link opens the reset form

@@ -90,8 +90,8 @@ def forgot(page: Page) -> Response:
         token = resets.issue(page.db, user)
         base = page.state.base_url(page.account.name, page.request.url.scheme,
                                    page.request.headers.get("host", ""), page.root)
-        mail.send_password_reset(page.account.name, user.email, f"{base}/password/reset/{token}",
-                                 user.language or page.language)
+        mail.send_password_reset(page.db, page.state.settings, page.account.name, user,
+                                 f"{base}/password/reset/{token}", user.language or page.language)
     # The same answer whether or not the e-mail is a user's: nobody learns who has an account here.
     page.flash(page._("If that e-mail belongs to a user here, a link to set a new password is on its way. "
                       "It works once, for one hour."), "info")
