@@ -28,6 +28,7 @@ from localsection.control import control_routes
 from localsection.control.tokens import token_routes
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
+from localsection.web.throttle import LoginThrottle
 from localsection.webapp import handlers as webapp_pages
 from localsection.webapp.routes import serves as webapp_serves
 from localsection.webapp.routes import webapp_routes
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
             await run_in_threadpool(worker.stop)
         state.db.dispose()
 
+    login_throttle = LoginThrottle()  # one per app: the OAuth sign-in and the web app sign-in count together
     routes: list[BaseRoute] = [
         Route("/api/admin/v2", admin),
         Route("/api/admin/v2/", admin),
@@ -136,7 +138,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         Route("/readyz", readyz),
         Route("/avatars/{user_id:int}.png", avatar),
         Route("/download/{id_file:int}/", DownloadRoute(state)),
-        *oauth_routes(state),
+        *oauth_routes(state, login_throttle),
         *webapp_routes(state),
     ]
     if state.settings.emulator:  # off: every /_localsection/* path is the usual 404
@@ -147,4 +149,5 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
                     exception_handlers={404: not_found, 405: not_found})
     app.router.redirect_slashes = False
     app.state.ls = state
+    app.state.login_throttle = login_throttle
     return app

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from localsection import clock
 from localsection.app import create_app
 from localsection.models import User, WebSession
+from localsection.state import AppState
 from localsection.web import throttle
 from localsection.webapp import sessions
 from tests.helpers import Api
@@ -194,3 +195,17 @@ def test_next_brings_the_user_back_to_the_page_they_asked_for(web: WebClient) ->
     resp = web.post("/login", {"email": web.api.owner_email, "password": web.api.owner_password,
                                "next": "/me?tab=sessions", "csrf": csrf_in(login.text)})
     assert resp.headers["location"] == "/me?tab=sessions"
+
+
+def test_failures_on_the_oauth_sign_in_page_count_against_the_web_sign_in(backend: AppState, api: Api,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_oauth_flow import Browser
+
+    monkeypatch.setattr(throttle, "BASE_DELAY", 0.0)
+    oauth = Browser(backend, api)
+    query = oauth.query(oauth.register()[0])
+    for _ in range(throttle.PER_ACCOUNT_EMAIL):
+        assert oauth.sign_in(query, password="not-the-password").status_code == 401
+    web = web_client(oauth.http.app, api)  # the same server: one throttle for both forms
+    locked = web.form("/login", {"email": api.owner_email, "password": api.owner_password})
+    assert locked.status_code == 429 and web.cookie(sessions.COOKIE) is None

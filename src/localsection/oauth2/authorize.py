@@ -121,9 +121,9 @@ def validate(db: Session, account: Account, q: dict[str, str]) -> AuthRequest:
 class AuthorizePages:
     """The handlers of `/oauth2/authorize` (GET: login or consent page; POST: the decision) and `/oauth2/login`."""
 
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, login_throttle: throttle.LoginThrottle | None = None) -> None:
         self.state = state
-        self.throttle = throttle.LoginThrottle()
+        self.throttle = login_throttle or throttle.LoginThrottle()
 
     def _secret(self) -> bytes:
         return tokens.derived_secret(self.state.settings, "web-session")

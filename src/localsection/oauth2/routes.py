@@ -10,6 +10,7 @@ from localsection import clock
 from localsection.oauth2.authorize import AuthorizePages
 from localsection.oauth2.endpoints import ResourceEndpoint, TokenEndpoint
 from localsection.state import AppState
+from localsection.web.throttle import LoginThrottle
 
 # Every method reaches the handlers, which refuse the unsupported ones themselves: the app-wide 405 answer
 # carries the API's CORS header, which /oauth2/* must not.
@@ -17,9 +18,10 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 
-def oauth_routes(state: AppState) -> list[BaseRoute]:
-    """Routes to add to the app; both the bare and the trailing-slash paths are served (never redirected)."""
-    flow = AuthorizePages(state)
+def oauth_routes(state: AppState, login_throttle: LoginThrottle | None = None) -> list[BaseRoute]:
+    """Routes to add to the app; both the bare and the trailing-slash paths are served (never redirected).
+    `login_throttle`: the app's one sign-in throttle, shared with the web app's sign-in (create_app)."""
+    flow = AuthorizePages(state, login_throttle)
     token, refresh = TokenEndpoint(state, "authorization_code"), TokenEndpoint(state, "refresh_token")
     resource = ResourceEndpoint(state)
     routes: list[BaseRoute] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,17 +17,14 @@ from localsection.webapp.handlers import FormError, Page, local_next, redirect_a
 
 HOME = "/projects"
 _MAX_PASSWORD = 1024  # longer is not a password anyone typed; refused before hashing
-_throttle_lock = threading.Lock()
 
 
 def login_throttle(request: Request) -> LoginThrottle:
-    """The app's sign-in throttle (the OAuth sign-in's LoginThrottle class, same limits and messages)."""
-    with _throttle_lock:
-        throttle = getattr(request.app.state, "login_throttle", None)
-        if not isinstance(throttle, LoginThrottle):
-            throttle = LoginThrottle()
-            request.app.state.login_throttle = throttle
-        return throttle
+    """The app's one sign-in throttle, shared with the OAuth sign-in page (create_app): the same limits, messages
+    and counters, so failures on either form count together."""
+    found = request.app.state.login_throttle
+    assert isinstance(found, LoginThrottle)
+    return found
 
 
 @webpage(signed_in=False)
