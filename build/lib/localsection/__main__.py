@@ -1,3 +1,0 @@
-from localsection.cli import main
-
-main()

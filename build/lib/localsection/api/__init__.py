@@ -1,1 +1,0 @@
-"""HTTP-facing layer: parameter parsing, authentication, the action registry and the routes."""
