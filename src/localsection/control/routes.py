@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from localsection import accounts, clock, dev
+from localsection.control.requests import request_routes
 from localsection.models import Account
 from localsection.state import AppState
 
@@ -177,4 +178,5 @@ def control_routes(state: AppState) -> list[BaseRoute]:
         Route("/reset", _handler(reset), methods=["POST"]),
         Route("/clock", _handler(get_clock), methods=["GET"]),
         Route("/clock", _handler(set_clock), methods=["POST"]),
+        *request_routes(state),  # the request journal (control/requests.py)
     ]

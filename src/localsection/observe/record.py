@@ -15,8 +15,11 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-# How the caller proved who it is. `client`: OAuth client credentials (client_id + client_secret).
-NONE, MD5, ADMIN_HEADER, BEARER, SESSION, CLIENT = "none", "md5", "admin_header", "bearer", "session", "client"
+# How the caller proved who it is: nothing, the md5 `hash` parameter, the `Authorization: Admin` header, an OAuth
+# access token, the sign-in cookie of the web pages, OAuth client credentials (client_id + client_secret) at the
+# token endpoints, or an e-mail and password (the sign-in form).
+NONE, MD5, ADMIN_HEADER, BEARER, SESSION = "none", "md5", "admin_header", "bearer", "session"
+CLIENT, PASSWORD = "client", "password"
 ADMIN_KEY = "admin key"  # the caller shown for the account's API key (md5 or Admin header)
 
 
