@@ -46,6 +46,10 @@ class RequestRecord:
         self.duration = 0.0  # seconds
         self.route = ""  # the route's path template, for metrics labels of requests outside the API
 
+    def __str__(self) -> str:
+        """A short summary for log formatters other than ours (no parameters, no headers)."""
+        return f"{self.method} {self.path!r} {self.http_status} {self.action or '-'} {self.duration * 1000:.1f}ms"
+
     def fail(self, code: int | str | None) -> None:
         """The answer is an error envelope with this code (None when the envelope carries none)."""
         self.api_error = True
