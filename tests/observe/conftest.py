@@ -1,14 +1,26 @@
-"""Capture every log line the app writes, formatted as `serve` formats them (text and JSON)."""
+"""Fixtures of the observability tests: log lines captured as `serve` formats them, and a real server (emulator,
+metrics, JSON logs)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from localsection.observe.accesslog import ACCESS_LOGGER, JsonFormatter, TextFormatter
-
+from tests.compat.conftest import free_port
 
 CLIENT_SIDE = ("httpx", "httpcore")
 
@@ -57,3 +69,77 @@ def log_lines() -> Iterator[Lines]:
         access.propagate = saved[1]
         root.setLevel(saved[2])
         ours.setLevel(saved[3])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    api_key: str
+    stdout: Path  # the access lines
+    stderr: Path
+    env: dict[str, str]
+
+    def access_lines(self) -> list[dict[str, Any]]:
+        """The JSON access lines written so far."""
+        lines = [json.loads(line) for line in self.stdout.read_text().splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("logger") == ACCESS_LOGGER]
+
+
+@contextmanager
+def live_server(tmp: Path, extra_env: dict[str, str]) -> Iterator[LiveServer]:
+    """`localsection serve` on a free port (SQLite in `tmp`), stdout and stderr in files."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LOCALSECTION_")},
+           "LOCALSECTION_DATA_DIR": str(tmp / "data"), "LOCALSECTION_PORT": str(port),
+           "LOCALSECTION_DURABILITY": "normal", "LOCALSECTION_ALLOW_PRIVATE_WEBHOOKS": "1", **extra_env}
+    creds = json.loads(subprocess.run([sys.executable, "-m", "localsection", "init", "--json"], env=env, check=True,
+                                      capture_output=True, text=True, timeout=120).stdout)
+    out, err = tmp / "stdout.log", tmp / "stderr.log"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "localsection", "serve"], env=env, stdout=stdout,
+                                stderr=stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start: " + err.read_text())
+            time.sleep(0.1)
+        yield LiveServer(url, creds["api_key"], out, err, env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def observed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real server with the emulator (journal), metrics on (loopback only) and JSON logs."""
+    with live_server(tmp_path_factory.mktemp("observed"), {"LOCALSECTION_EMULATOR": "1", "LOCALSECTION_METRICS": "on",
+                                                           "LOCALSECTION_LOG_FORMAT": "json"}) as srv:
+        yield srv
+
+
+@dataclass
+class EmulatedAccount:
+    name: str
+    url: str
+    api_key: str
+    owner_email: str
+    owner_password: str
+
+
+def new_account(server: LiveServer) -> EmulatedAccount:
+    """A fresh account through the control API, reached by path."""
+    name = "o" + secrets.token_hex(5)
+    made = httpx.post(f"{server.url}/_localsection/accounts", json={"name": name}, timeout=30).json()
+    return EmulatedAccount(made["account"], made["url"], made["api_key"], made["owner"]["email"],
+                           made["owner"]["password"])
