@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -91,13 +91,13 @@ class DatabaseCollector(Collector):
             oldest = s.scalar(select(func.min(OutboxItem.next_attempt_at))
                               .where(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= now))
             hooks: dict[str, int] = {}
-            for status, failing, count in s.execute(
-                    select(Webhook.status, Webhook.consecutive_failures > 0, func.count())
-                    .group_by(Webhook.status, Webhook.consecutive_failures > 0)):
+            failing = func.sum(case((Webhook.consecutive_failures > 0, 1), else_=0))
+            for status, count, failing_count in s.execute(select(Webhook.status, func.count(), failing)
+                                                          .group_by(Webhook.status)):
                 key = "paused" if status == "paused" else "active"
-                hooks[key] = hooks.get(key, 0) + count
-                if key == "active" and failing:
-                    hooks["failing"] = hooks.get("failing", 0) + count
+                hooks[key] = hooks.get(key, 0) + int(count)
+                if key == "active":
+                    hooks["failing"] = hooks.get("failing", 0) + int(failing_count or 0)
             rows = s.execute(select(DeliveryAttempt.ok, func.count(), func.max(DeliveryAttempt.id))
                              .where(DeliveryAttempt.id > self._seen_attempt).group_by(DeliveryAttempt.ok)).all()
         for ok, count, top in rows:
