@@ -86,8 +86,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(tmp: Path, extra_env: dict[str, str]) -> Iterator[LiveServer]:
-    """`localsection serve` on a free port (SQLite in `tmp`), stdout and stderr in files."""
+def live_server(tmp: Path, extra_env: dict[str, str], *args: str) -> Iterator[LiveServer]:
+    """`localsection serve ARGS` on a free port (SQLite in `tmp` unless the env names a database), stdout and
+    stderr in files."""
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("LOCALSECTION_")},
            "LOCALSECTION_DATA_DIR": str(tmp / "data"), "LOCALSECTION_PORT": str(port),
@@ -96,7 +97,7 @@ def live_server(tmp: Path, extra_env: dict[str, str]) -> Iterator[LiveServer]:
                                       capture_output=True, text=True, timeout=120).stdout)
     out, err = tmp / "stdout.log", tmp / "stderr.log"
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "localsection", "serve"], env=env, stdout=stdout,
+        proc = subprocess.Popen([sys.executable, "-m", "localsection", "serve", *args], env=env, stdout=stdout,
                                 stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:

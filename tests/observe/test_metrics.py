@@ -4,6 +4,7 @@ the connection pool — off by default (404), loopback/trusted proxies only when
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,10 +14,12 @@ from starlette.testclient import TestClient
 from localsection import clock
 from localsection.app import create_app
 from localsection.config import ConfigError, Settings
+from localsection.dev import temporary_postgres_database
 from localsection.models import DeliveryAttempt, Webhook
 from localsection.state import AppState
+from tests.conftest import BACKENDS, PG_URL
 from tests.helpers import Api
-from tests.observe.conftest import LiveServer, new_account
+from tests.observe.conftest import LiveServer, live_server, new_account
 from tests.webhook_receiver import running_receiver
 
 TOKEN = "metrics-token-0123456789abcdef"
@@ -130,13 +133,35 @@ def test_webhook_outbox_depth_failing_hooks_and_delivery_attempts(backend: AppSt
     assert value(after, "localsection_webhook_outbox_oldest_seconds") >= 0
 
 
-def test_a_database_that_stops_answering_is_a_zero_not_a_failed_scrape(tmp_path: object) -> None:
-    from pathlib import Path
-
-    settings = Settings(data_dir=Path(str(tmp_path)), metrics="on",
+def test_a_database_that_stops_answering_is_a_zero_not_a_failed_scrape(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, metrics="on",
                         database_url="postgresql://nobody@127.0.0.1:1/none")
     app = create_app(state=AppState(settings))
     resp = TestClient(app, client=("127.0.0.1", 5000)).get("/metrics")
     assert resp.status_code == 200
     assert value(resp.text, "localsection_database_up") == 0
     assert re.search(r"^localsection_webhook_outbox_pending", resp.text, re.M) is None
+
+
+def test_multi_process_mode_answers_for_every_worker(tmp_path: Path) -> None:
+    """`serve --workers 2` with PROMETHEUS_MULTIPROC_DIR: whichever worker answers, it counts both workers'
+    requests."""
+    if "postgres" not in BACKENDS:
+        pytest.skip("serve --workers needs PostgreSQL")
+    values = tmp_path / "prometheus"
+    values.mkdir()
+    with temporary_postgres_database(PG_URL, "ls_multiproc") as url:
+        assert url is not None
+        env = {"LOCALSECTION_DATABASE_URL": url, "LOCALSECTION_METRICS": "on", "PROMETHEUS_MULTIPROC_DIR": str(values),
+               "LOCALSECTION_LOG_LEVEL": "warning"}
+        with live_server(tmp_path, env, "--workers", "2") as srv:
+            def livez_count() -> float:
+                return value(httpx.get(f"{srv.url}/metrics", timeout=30).text, "localsection_requests_total",
+                             action="/livez", outcome="ok")
+
+            before = livez_count()
+            for _ in range(30):
+                assert httpx.get(f"{srv.url}/livez", timeout=30).status_code == 200  # a new connection each
+            counts = {livez_count() for _ in range(6)}
+            assert counts == {before + 30}
+            assert len(list(values.glob("counter_*.db"))) == 2  # one file of values per worker
