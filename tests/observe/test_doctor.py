@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from localsection import bootstrap, tokens
@@ -24,6 +25,7 @@ from localsection.dev import temporary_postgres_database
 from tests.conftest import BACKENDS, PG_URL
 
 doctor_module = importlib.import_module("localsection.cli.doctor")  # the package's `doctor` is the command
+HEAD = ScriptDirectory(str(bootstrap.MIGRATIONS)).get_current_head()
 NAMES = ["data dir", "key", "database", "migrations", "clock", "disk", "sqlite", "exposure"]
 
 
@@ -84,7 +86,7 @@ def test_a_healthy_sqlite_deployment_is_one_ok_line_per_check(sqlite_env: dict[s
     assert code == 0, lines
     assert [x[6:16].strip() for x in lines] == NAMES
     assert all(x.startswith("ok    ") for x in lines), lines
-    assert "mode 0700" in line(lines, "data dir") and "at head (0002)" in line(lines, "migrations")
+    assert "mode 0700" in line(lines, "data dir") and f"at head ({HEAD})" in line(lines, "migrations")
 
 
 def test_a_healthy_postgres_deployment_compares_the_clocks(postgres_env: dict[str, str]) -> None:
@@ -141,7 +143,7 @@ def test_a_database_behind_the_code_fails_with_the_upgrade_command(tmp_path: Pat
     deploy(tmp_path / "data", revision="0001")
     code, lines = run({"LOCALSECTION_DATA_DIR": str(tmp_path / "data")})
     assert code == 1
-    assert line(lines, "migrations") == ("fail  migrations  the database is at 0001, this version needs 0002 — fix: "
+    assert line(lines, "migrations") == (f"fail  migrations  the database is at 0001, this version needs {HEAD} — fix: "
                                          "run `localsection db upgrade` once, before starting the servers")
 
 
