@@ -10,7 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,10 +79,16 @@ class LiveServer:
     stderr: Path
     env: dict[str, str]
 
-    def access_lines(self) -> list[dict[str, Any]]:
-        """The JSON access lines written so far."""
-        lines = [json.loads(line) for line in self.stdout.read_text().splitlines() if line.startswith("{")]
-        return [line for line in lines if line.get("logger") == ACCESS_LOGGER]
+    def access_lines(self, until: Callable[[list[dict[str, Any]]], bool] = lambda _: True) -> list[dict[str, Any]]:
+        """The JSON access lines written so far, once `until(lines)` holds (or after 10 s): a line is written just
+        after its answer is sent, so a client can look before the server wrote it."""
+        deadline = time.monotonic() + 10
+        while True:
+            lines = [json.loads(line) for line in self.stdout.read_text().splitlines() if line.startswith("{")]
+            lines = [line for line in lines if line.get("logger") == ACCESS_LOGGER]
+            if until(lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ def test_one_json_line_per_request_and_uvicorn_logs_in_json_too(observed_server:
     missing = f"/nothing-{secrets.token_hex(4)}"
     assert httpx.get(observed_server.url + missing, timeout=30).status_code == 404
 
-    lines = observed_server.access_lines()
+    lines = observed_server.access_lines(until=lambda lines: any(line["path"] == missing for line in lines))
     mine = [line for line in lines if line["account"] == acct.name]
     assert [(line["action"], line["scheme"], line["caller"], line["status"]) for line in mine] == [
         ("get_users", "admin_header", "admin key", 200), ("get_projects", "admin_header", "admin key", 200)]
