@@ -8,7 +8,9 @@ request, the ratio to its baseline and the Python function calls per request (cP
 shows a change even on a busy machine). No network and no load generator: the figure to watch while changing
 the hot path (docs/performance.md).
 
-Run: .venv/bin/python bench/bench_inprocess.py [--requests 2000]
+Run: .venv/bin/python bench/bench_inprocess.py [--requests 2000] [--access-log /dev/null] [--metrics]
+(`--access-log` writes the access lines, formatted as `serve` does, to that file; `--metrics` keeps the
+Prometheus counters: the cost of the observability outputs, docs/operations.md.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import cProfile
 import hashlib
 import hmac
 import json
+import logging
 import os
 import pstats
 import sqlite3
@@ -37,6 +40,7 @@ import orjson
 from localsection import bootstrap, dev
 from localsection.app import create_app
 from localsection.config import Settings
+from localsection.observe.accesslog import ACCESS_LOGGER, TextFormatter
 from localsection.state import AppState
 
 Message = dict[str, Any]
@@ -137,7 +141,14 @@ def time_floor(fn: Any, n: int) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     data_dir = tempfile.mkdtemp(prefix="ls-inprocess-")
-    settings = Settings(data_dir=Path(data_dir), durability="normal").with_(run_webhook_worker=False)
+    settings = Settings(data_dir=Path(data_dir), durability="normal").with_(
+        run_webhook_worker=False, access_log=bool(args.access_log), metrics="on" if args.metrics else "off")
+    if args.access_log:
+        handler = logging.FileHandler(args.access_log)
+        handler.setFormatter(TextFormatter())
+        logging.getLogger(ACCESS_LOGGER).addHandler(handler)
+        logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
+        logging.getLogger(ACCESS_LOGGER).propagate = False
     state = AppState(settings)
     bootstrap.upgrade(state.db)
     creds = bootstrap.init_default(state.db, "http://127.0.0.1:8000")
@@ -176,8 +187,12 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario (lists: a 50th)")
+    parser.add_argument("--access-log", default="", help="write the access log to this file (e.g. /dev/null)")
+    parser.add_argument("--metrics", action="store_true", help="count every request in the Prometheus metrics")
     args = parser.parse_args()
-    print(f"bench_inprocess · {harness.machine()} · SQLite, durability normal, one request at a time")
+    outputs = ", ".join(o for o in (f"access log to {args.access_log}" if args.access_log else "",
+                                    "metrics" if args.metrics else "") if o) or "no access log, no metrics"
+    print(f"bench_inprocess · {harness.machine()} · SQLite, durability normal, one request at a time · {outputs}")
     os.environ.setdefault("LOCALSECTION_LOG_LEVEL", "warning")
     asyncio.run(run(args))
 

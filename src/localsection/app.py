@@ -27,6 +27,7 @@ from localsection.config import Settings
 from localsection.control import control_routes
 from localsection.control.tokens import token_routes
 from localsection.oauth2.routes import oauth_routes
+from localsection.observe.middleware import observability
 from localsection.state import AppState
 from localsection.web.throttle import LoginThrottle
 from localsection.webapp import handlers as webapp_pages
@@ -143,8 +144,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
     ]
     if state.settings.emulator:  # off: every /_localsection/* path is the usual 404
         routes.append(Mount("/_localsection", routes=control_routes(state) + token_routes(state)))
+    observed, route_noted, observe_routes = observability(state)  # access log, metrics, journal (observe/)
+    routes += observe_routes
     api = {path: admin for path in ADMIN_PATHS} | {"/api/oauth2": user, "/api/oauth2/": user}
-    middleware = [Middleware(ApiPaths, endpoints=api), Middleware(BodyLimits, settings=state.settings)]
+    middleware = [observed, Middleware(ApiPaths, endpoints=api), Middleware(BodyLimits, settings=state.settings),
+                  route_noted]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={404: not_found, 405: not_found})
     app.router.redirect_slashes = False

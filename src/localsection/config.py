@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import annotated_types
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "LOCALSECTION_"
 
 Durability = Literal["full", "normal"]
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+LogFormat = Literal["text", "json"]
+MetricsMode = Literal["off", "on", "token"]
 
 # Field constraints, named for what they mean.
 _Port = Annotated[int, Field(ge=0, le=65535)]
@@ -98,6 +101,11 @@ class Settings(BaseSettings):
     unsafe_test_clock: bool = False  # tests only: POST /__test__/clock moves the server clock
     clock_offset: float = 0.0  # tests only: seconds added to the server clock from the start (read by clock.py)
     db_wait_seconds: Annotated[float, Field(ge=0)] = 30.0  # how long serve / db upgrade wait for PostgreSQL
+    log_format: LogFormat = "text"  # every log line of serve / worker: text, or one JSON object per line
+    access_log: bool = True  # one line per request on stdout (logger localsection.access)
+    metrics: MetricsMode = "off"  # /metrics: off, on (loopback and trusted proxies only), token (bearer)
+    metrics_token: str = ""  # the bearer token of /metrics when metrics=token (16 characters or more)
+    journal_size: _Count = 1000  # requests the emulator's journal keeps (GET /_localsection/requests)
     extra: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
@@ -109,10 +117,26 @@ class Settings(BaseSettings):
         # Built directly, a Settings is exactly its arguments: the environment is read by from_env() only.
         return (init_settings,)
 
-    @field_validator("durability", "log_level", "domain", mode="before")
+    @field_validator("durability", "log_level", "domain", "log_format", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics_mode(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip().lower()
+        return {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}.get(value, value)
+
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> Settings:
+        if self.metrics == "token" and len(self.metrics_token.strip()) < 16:
+            raise PydanticCustomError(
+                "metrics_token", "LOCALSECTION_METRICS=token needs LOCALSECTION_METRICS_TOKEN, a random string of at "
+                "least 16 characters (e.g. from `openssl rand -hex 32`); set it, or use LOCALSECTION_METRICS=on or off")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -13,7 +13,9 @@ from localsection.api.endpoint import (
     drop_connection,
     json_response,
     read_params,
+    refusal,
 )
+from localsection.observe.record import current as observed
 from localsection.state import AppState
 
 
@@ -43,7 +45,7 @@ class DownloadRoute:
         given = [params.query_value("action"), params.body_value("action")]
         files = [params.query_value("id_file"), params.body_value("id_file")]
         if any(a not in (None, "download") for a in given) or any(f not in (None, id_file) for f in files):
-            return json_response(errors.hash_invalid().body())
+            return refusal(observed(), errors.hash_invalid())
         params.values["action"] = "download"
         params.values["id_file"] = id_file
         params.must_sign = ("id_file",)

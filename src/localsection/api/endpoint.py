@@ -31,6 +31,8 @@ from localsection.ctx import Ctx
 from localsection.db import WouldBlock
 from localsection.errors import ApiError, HttpRefusal
 from localsection.formats import is_digits, strict_inputs
+from localsection.observe import record
+from localsection.observe.record import current as observed
 from localsection.state import AppState
 
 log = logging.getLogger("localsection.api")
@@ -178,20 +180,25 @@ class ApiEndpoint:
         return settings.max_body_bytes if spec is not None and spec.uploads else settings.max_params_bytes
 
     async def dispatch(self, request: Incoming, params: Params) -> Response:
+        rec = observed()
+        if rec is not None:
+            rec.params = params  # a reference: redacted only if the journal shows it
         query_action = params.query_value("action")
         name = (query_action if query_action is not None else params.text("action")) or ""
         if not name.strip():
-            return json_response(errors.action_required().body())
+            return refusal(rec, errors.action_required())
         body_action = params.body_value("action")
         if self.kind == "admin" and query_action is not None and body_action not in (None, query_action):
             # The query decides what runs (§1.3); a different action in the body is an attempt to run one
             # action under another's signature (PROTOCOL.md §2.1).
-            return json_response(errors.hash_invalid().body())
+            return refusal(rec, errors.hash_invalid())
         spec = lookup(name.strip())
         if spec is None:
-            return json_response(errors.action_invalid().body())
+            return refusal(rec, errors.action_invalid())
+        if rec is not None:
+            rec.action = spec.name
         if spec.user_only and self.kind == "admin":
-            return json_response(errors.action_invalid("user method: access token only").body())
+            return refusal(rec, errors.action_invalid("user method: access token only"))
         if self.emu.faults:  # the emulator's injected faults (api/emulation.py); nothing to do without rules
             injected = await self.injected(request, spec.name)
             if injected is not None:
@@ -205,7 +212,7 @@ class ApiEndpoint:
         try:
             result = await self._run(spec, name.strip(), params, headers)
         except ApiError as exc:
-            return json_response(exc.body())
+            return refusal(rec, exc)
         except HttpRefusal as exc:
             return json_response(exc.body(), exc.http_status, exc.headers)
         except Exception:
@@ -214,6 +221,8 @@ class ApiEndpoint:
             return json_response({"status": "error", "message": "Internal server error"}, 500)
         if isinstance(result, Response):
             return result
+        if rec is not None and isinstance(result, dict) and result.get("status") == "error":
+            rec.fail(result.get("status_code"))
         return json_response(result)
 
     async def injected(self, request: Incoming, action: str) -> Response | None:
@@ -228,6 +237,9 @@ class ApiEndpoint:
         rule = self.emu.fault_for(action, account)
         if rule is None:
             return None
+        rec = observed()  # the journal shows the refused call under its account, like any other
+        if rec is not None and account:
+            rec.account = account
         if rule.latency_ms:
             await asyncio.sleep(rule.latency_ms / 1000)
         return fault_response(rule)
@@ -282,12 +294,20 @@ class ApiEndpoint:
         with self.state.db.session(write=spec.write, nowait=nowait) as db:
             account, owner = accounts.resolve_account_and_owner(
                 db, headers["host"], settings, headers["account"] or None)
+            rec = observed()
             if self.kind == "admin":
                 if headers["authorization"].lower().startswith("bearer "):
                     raise errors.hash_invalid()
+                if rec is not None:
+                    rec.identify(record.ADMIN_HEADER if headers["authorization"].lower().startswith("admin ")
+                                 else record.MD5, account=account.name)
                 caller = auth.authenticate_admin(account, owner, params, headers["authorization"], name, settings)
             else:
+                if rec is not None:
+                    rec.identify(record.BEARER, account=account.name)
                 caller = self._authenticate_token(db, account, params, headers["authorization"])
+            if rec is not None:
+                rec.caller = record.ADMIN_KEY if caller.via_admin_key else caller.user.email
             # One bucket per account and credential: the admin key, or one user's tokens.
             self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
             emu = self.emu
@@ -337,6 +357,13 @@ def fault_response(rule: FaultRule) -> Response | None:
     if rule.status_code is not None:
         return json_response({"status": "error", "status_code": rule.status_code, "message": rule.message or ""})
     return None
+
+
+def refusal(rec: record.RequestRecord | None, exc: ApiError) -> Response:
+    """The error envelope of `exc`, noted in the request's record."""
+    if rec is not None:
+        rec.fail(exc.code)
+    return json_response(exc.body())
 
 
 def authorize(spec: ActionSpec, caller: auth.Caller) -> None:

@@ -17,6 +17,7 @@ import typer
 from localsection import bootstrap
 from localsection.cli.common import account_url, load_settings, open_db
 from localsection.config import ConfigError, Settings, env_name
+from localsection.observe.accesslog import log_config
 
 
 def _listen(settings: Settings) -> socket.socket:
@@ -104,8 +105,10 @@ def serve(host: str | None = typer.Option(None, "--host", help=f"Address to list
     os.environ[env_name("port")] = str(settings.port)
     if settings.emulator:
         os.environ[env_name("emulator")] = "1"
+    # One logging set-up for every line (observe/accesslog.py): uvicorn's access log is off, ours writes one line
+    # per request (LOCALSECTION_ACCESS_LOG), as text or JSON (LOCALSECTION_LOG_FORMAT).
     config = uvicorn.Config("localsection.asgi:app", host=settings.host, port=settings.port, workers=workers,
-                            log_level=settings.log_level, **uvicorn_options())
+                            log_level=settings.log_level, log_config=log_config(settings), **uvicorn_options())
     server = uvicorn.Server(config)
     if workers == 1:
         threading.Thread(target=_announce_when, args=(lambda: server.started, lambda: server.should_exit, creds),

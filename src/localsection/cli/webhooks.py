@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging.config
 import signal
 from types import FrameType
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from localsection import housekeeping, webhooks
 from localsection.cli.common import open_db
 from localsection.models import Account, DeliveryAttempt, OutboxItem, Webhook
+from localsection.observe.accesslog import log_config
 
 webhooks_app = typer.Typer(help="Webhooks: list, re-enable, delivery log.", no_args_is_help=True)
 
@@ -77,6 +79,7 @@ def delivery_log(webhook_id: int = typer.Argument(..., metavar="ID"),
 def worker() -> None:
     """Run the webhook delivery worker in the foreground (several may run against one PostgreSQL)."""
     db = open_db(wait=True)
+    logging.config.dictConfig(log_config(db.settings))  # the same log format as serve (observe/accesslog.py)
     w = housekeeping.worker(db, db.settings)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

@@ -18,6 +18,7 @@ from localsection.api.emulation import emulation_for
 from localsection.control.deliveries import delivery_routes
 from localsection.control.faults import fault_routes
 from localsection.control.fixtures import fixture_routes
+from localsection.control.requests import request_routes
 from localsection.models import Account
 from localsection.state import AppState
 
@@ -210,6 +211,9 @@ def control_routes(state: AppState) -> list[BaseRoute]:
         Route("/clock", _handler(get_clock), methods=["GET"]),
         Route("/clock", _handler(set_clock), methods=["POST"]),
         *fault_routes(state), *delivery_routes(state), *fixture_routes(state),
+
+
+        *request_routes(state),  # the request journal (control/requests.py)
     ]
 
 

@@ -24,6 +24,8 @@ from localsection.errors import HttpRefusal
 from localsection.formats import is_digits
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes
+from localsection.observe import record
+from localsection.observe.record import current as observed
 from localsection.passwords import verify_password
 from localsection.state import AppState
 from localsection.web import clientaddr, pages, session, throttle
@@ -160,6 +162,11 @@ class AuthorizePages:
                 raise PageError("Unknown account", "No account is served at this address.", 404) from None
             req = validate(db, account, query)
             user = self._signed_in_user(db, account, current)
+            rec = observed()
+            if rec is not None:
+                rec.account = account.name
+                if user is not None:
+                    rec.identify(record.SESSION, caller=user.email)
             if user is None:
                 return self._login_page(request, account, req.app.name, request.url.query, current)
             assert current is not None
@@ -209,6 +216,10 @@ class AuthorizePages:
         if _too_large(request):
             return pages.error_page("Request too large", "The form is too large.", 413)
         form = {k: str(v) for k, v in (await request.form()).items()}
+        rec = observed()
+        if rec is not None:
+            rec.params = form  # the password and CSRF token are redacted when shown
+            rec.scheme = record.PASSWORD
         next_query = form.get("next", "").lstrip("?").replace("\r", "").replace("\n", "")
         current = self._current(request)
         address = clientaddr.client_address(request, self.state.settings)
@@ -251,9 +262,14 @@ class AuthorizePages:
             except BaseException:
                 self.throttle.abandoned(attempt)
                 raise
+            rec = observed()
+            if rec is not None:
+                rec.account = account.name
             if user is None or not matched:
                 return self.throttle.failed(attempt)
             self.throttle.succeeded(attempt)
+            if rec is not None:
+                rec.caller = user.email
             root = paths.root_in(request.scope)
             response = RedirectResponse(root + "/oauth2/authorize?" + next_query, 303)
             session.set_cookie(response, self._secret(), session.new_session(account.id, user.id),

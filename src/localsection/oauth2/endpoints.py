@@ -23,6 +23,8 @@ from localsection.errors import HttpRefusal
 from localsection.models import Account, OAuthApp, User
 from localsection.oauth2 import apps, codes, problems, refresh
 from localsection.oauth2.problems import OAuthError
+from localsection.observe import record
+from localsection.observe.record import current as observed
 from localsection.state import AppState
 
 # The real service's cache headers, without the API's Access-Control-Allow-Origin (browsers must not call these).
@@ -107,8 +109,14 @@ class TokenEndpoint:
             return oauth_json({"error": "invalid_request", "errorDescription": "Method not allowed",
                                "error_description": "Method not allowed"}, 405, {"Allow": "GET, POST"})
         params = await read_params(request)
+        rec = observed()
+        if rec is not None:
+            rec.params = params  # client_secret, code, refresh_token, code_verifier: redacted when shown
+            rec.scheme = record.CLIENT
         origin = (request.url.scheme, request.headers.get("host", ""))
         body = await run_in_threadpool(self.grant, params, *origin, request.scope)
+        if rec is not None and "error" in body:
+            rec.fail(body["error"])
         return oauth_json(body)
 
     def grant(self, params: dict[str, str], scheme: str, host: str, scope: Scope | None = None) -> dict[str, Any]:
@@ -132,6 +140,9 @@ class TokenEndpoint:
             raise
         account = db.get(Account, app.account_id)
         assert account is not None
+        rec = observed()
+        if rec is not None:
+            rec.identify(record.CLIENT, caller=app.client_id, account=account.name)
         url = account_url(self.state, db, account, scheme, host, scope)
         if grant_type == "refresh_token":
             return refresh.rotate(db, self.state.settings, app, params.get("refresh_token", ""), account_url=url)
@@ -154,8 +165,14 @@ class ResourceEndpoint:
         params = await read_params(request)
         scheme, _, bearer = request.headers.get("authorization", "").strip().partition(" ")
         token = bearer.strip() if scheme.lower() == "bearer" else params.get("access_token", "")
+        rec = observed()
+        if rec is not None:
+            rec.params = params
+            rec.scheme = record.BEARER
         body = await run_in_threadpool(self.resource, params, token, request.url.scheme,
                                        request.headers.get("host", ""), request.scope)
+        if rec is not None and "error" in body:
+            rec.fail(body["error"])
         return oauth_json(body)
 
     def resource(self, params: dict[str, str], token: str, scheme: str, host: str,
@@ -184,5 +201,8 @@ class ResourceEndpoint:
         user = db.get(User, claims.user_id)
         account = db.get(Account, claims.account_id)
         assert user is not None and account is not None
+        rec = observed()
+        if rec is not None:
+            rec.identify(record.BEARER, caller=user.email, account=account.name)
         return {"id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
                 "email": user.email, "account_url": account_url(self.state, db, account, scheme, host, scope)}

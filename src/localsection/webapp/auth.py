@@ -9,6 +9,8 @@ from starlette.responses import Response
 from localsection.ctx import Ctx
 from localsection.domain import profile
 from localsection.models import User
+from localsection.observe import record
+from localsection.observe.record import current as observed
 from localsection.passwords import verify_password
 from localsection.web import clientaddr
 from localsection.web.throttle import LoginThrottle
@@ -41,6 +43,9 @@ def login(page: Page) -> Response:
         return page.render("login.html", next=nxt, email="")
     email = page.form.get("email", "").strip().lower()[:254]
     password = page.form.get("password", "")
+    rec = observed()
+    if rec is not None:
+        rec.scheme = record.PASSWORD
     throttle = login_throttle(page.request)
     attempt = throttle.attempt_keys(page.account.id, email,
                                     clientaddr.client_address(page.request, page.state.settings))
@@ -64,6 +69,8 @@ def login(page: Page) -> Response:
         page.error = page._("Wrong e-mail or password.")
         return page.render("login.html", 401, next=nxt, email=email)
     throttle.succeeded(attempt)
+    if rec is not None:
+        rec.caller = user.email
     page.sign_in(user)
     return redirect_after_post(page, nxt or HOME)
 

@@ -41,6 +41,8 @@ from localsection.api import paths
 from localsection.ctx import Ctx
 from localsection.errors import ApiError, HttpRefusal
 from localsection.models import Account, User, WebSession
+from localsection.observe import record
+from localsection.observe.record import current as observed
 from localsection.state import AppState
 from localsection.web import clientaddr
 from localsection.webapp import i18n, sessions, templating
@@ -306,6 +308,9 @@ def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = Tr
                 form = await _read_form(request, max_body) if is_post else {}
             except _Refused as refused:
                 return refused.response
+            rec = observed()
+            if rec is not None and form:
+                rec.params = form  # passwords and CSRF tokens are redacted when the journal shows them
             response, delay = await run_in_threadpool(_run, handler, request, state, form, signed_in, csrf)
             if delay:
                 await asyncio.sleep(delay)
@@ -358,6 +363,10 @@ def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str
             return JSONResponse(NOT_FOUND, 404), 0.0
         current = sessions.lookup(db, account.id, _session_tokens(request))
         user = current.user if current else None
+        rec = observed()
+        if rec is not None:
+            rec.identify(record.SESSION if user is not None else record.NONE, caller=user.email if user else "",
+                         account=account.name)
         anon = next((v for v in cookie_values(request, sessions.ANON_COOKIE) if 16 <= len(v) <= 64), None)
         new_anon = None if anon is not None or user is not None else secrets.token_urlsafe(24)
         binding = current.row.token_hash if current else (anon or new_anon or "")

@@ -12,7 +12,8 @@ from localsection.webapp import auth, profile, templating
 from localsection.webapp.handlers import not_found
 
 # Paths the web app never answers: their 404s (and everything else) stay JSON, as API clients expect.
-NOT_WEBAPP = ("/api", "/oauth2", "/download/", "/avatars/", "/_localsection", "/livez", "/readyz", "/__test__")
+NOT_WEBAPP = ("/api", "/oauth2", "/download/", "/avatars/", "/_localsection", "/livez", "/readyz", "/metrics",
+              "/__test__")
 
 
 def serves(path: str) -> bool:
