@@ -235,7 +235,7 @@ def test_another_accounts_task_and_files_are_404(owner_web: WebClient, api: Api,
     for path in (f"/project/{project}/{task}/", f"/project/{project}/{task}/?fragment=comments"):
         resp = owner_web.get(path)
         assert resp.status_code == 404 and "secret" not in resp.text and "Land on the moon" not in resp.text
-    mine_project, mine_task, mine = _task(api)
+    _mine_project, _mine_task, mine = _task(api)
     resp = owner_web.form(f"/project/{project}/{task}/comments", {"text": "x"}, page=mine)
     assert resp.status_code == 404
     assert len(other.ok("get_comments", id_task=task)) == 1
@@ -243,14 +243,14 @@ def test_another_accounts_task_and_files_are_404(owner_web: WebClient, api: Api,
 
 def test_a_user_not_in_the_project_gets_404(web_app: Any, api: Api) -> None:
     add_user(api, "outsider@example.com")
-    project, task, path = _task(api)
+    _project, task, path = _task(api)
     web = _signed_in(web_app, api, "outsider@example.com")
     assert web.get(path).status_code == 404
     assert api.user_call(api.token("outsider@example.com"), "get_task", id_task=task)["status"] == "error"
 
 
 def test_signed_out_visitors_go_to_sign_in(web: WebClient, api: Api) -> None:
-    project, task, path = _task(api)
+    _project, task, path = _task(api)
     resp = web.get(path)
     assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next=")
 
@@ -311,7 +311,7 @@ def test_the_timer_starts_and_stops_into_a_cost_row(owner_web: WebClient, api: A
 
 
 def test_fragments_serve_the_live_sections(owner_web: WebClient, api: Api) -> None:
-    project, task, path = _task(api)
+    _project, task, path = _task(api)
     api.ok("post_comment", id_task=task, text="Hello from the API")
     frag = owner_web.get(path + "?fragment=comments")
     assert frag.status_code == 200 and "Hello from the API" in frag.text
