@@ -250,7 +250,7 @@ def test_a_user_not_in_the_project_gets_404(web_app: Any, api: Api) -> None:
 
 
 def test_signed_out_visitors_go_to_sign_in(web: WebClient, api: Api) -> None:
-    _project, task, path = _task(api)
+    *_, path = _task(api)
     resp = web.get(path)
     assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next=")
 
