@@ -195,7 +195,7 @@ def _section(page: Page, task: Task, name: str) -> dict[str, Any]:
     if name == "comments":
         return _comments_view(page, task)
     if name == "costs":
-        return {**_costs_view(page, task), "timer": _timer_view(page, task)}
+        return _costs_view(page, task)
     if name == "timer":
         return {"timer": _timer_view(page, task)}
     if name == "files":
@@ -456,7 +456,7 @@ def timer_start(page: Page) -> Response:
         return render_task(page, task)
     timers.start_my_timer(page.ctx, task_id=task.id)
     page.flash(page._("Timer started."))
-    return _back(page, task, "#costs")
+    return _back(page, task, "#timer")
 
 
 @webpage()
@@ -469,7 +469,7 @@ def timer_stop(page: Page) -> Response:
     comment = page.form.get("comment", "").strip()[:MAX_COST_COMMENT]
     saved = timers.stop_my_timer(page.ctx, comment=comment)
     page.flash(page._("Timer stopped: %(time)s saved.", time=costs_hm(saved.minutes)))
-    return _back(page, task, "#costs")
+    return _back(page, task, "#timer")
 
 
 # -- tags -----------------------------------------------------------------------------------------------------
