@@ -131,15 +131,21 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+CSV_CHUNK = 64 * 1024  # characters sent at a time
+
+
 def _csv_lines(header: list[str], rows: list[list[Any]]) -> Iterator[bytes]:
+    """The CSV in chunks (each chunk is a hop to the thread pool, so not one per row)."""
     buffer = io.StringIO()
+    buffer.write("\ufeff")  # a BOM, so spreadsheets read UTF-8
     writer = csv.writer(buffer, lineterminator="\r\n")
-    yield "\ufeff".encode()  # a BOM, so spreadsheets read UTF-8
     for row in [header, *rows]:
         writer.writerow([safe_cell(v) for v in row])
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
+        if buffer.tell() >= CSV_CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
 
 
 @webpage()
