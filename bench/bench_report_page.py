@@ -24,14 +24,14 @@ from typing import Any
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_costs import PG_URL, fill, p50  # noqa: E402
+from bench_costs import PG_URL, fill, p50
 
-from localsection import bootstrap  # noqa: E402
-from localsection.app import create_app  # noqa: E402
-from localsection.config import Settings  # noqa: E402
-from localsection.db import Database  # noqa: E402
-from localsection.dev import temporary_postgres_database  # noqa: E402
-from localsection.state import AppState  # noqa: E402
+from localsection import bootstrap
+from localsection.app import create_app
+from localsection.config import Settings
+from localsection.db import Database
+from localsection.dev import temporary_postgres_database
+from localsection.state import AppState
 
 YEAR = "start=2024-01-01&end=2024-12-31"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
