@@ -12,7 +12,7 @@ from sqlalchemy import select
 from localsection import accounts, clock
 from localsection.api.limits import cap_for
 from localsection.models import OutboxItem, Webhook
-from localsection.webapp.richtext import rich_text
+from localsection.webapp.richtext import as_markup
 from tests.helpers import Api
 from tests.webapp.helpers import PASSWORD, WebClient, add_user, csrf_in, text_of, web_client
 
@@ -331,8 +331,8 @@ def test_the_page_is_served_under_the_account_path_too(web_app: Any, api: Api) -
 
 
 def test_rich_text_keeps_formatting_and_drops_everything_dangerous() -> None:
-    assert str(rich_text("a < b\nc")) == "a &lt; b<br>c"
-    cleaned = str(rich_text('<a href="javascript:alert(1)">x</a><a href="https://e.example">y</a>'
+    assert str(as_markup("a & b\nc")) == "a &amp; b<br>c"
+    cleaned = str(as_markup('<a href="javascript:alert(1)">x</a><a href="https://e.example">y</a>'
                             '<iframe src=x></iframe><style>*{}</style><p style="color:red" onclick="z">p</p>'))
     assert "javascript" not in cleaned and "iframe" not in cleaned and "onclick" not in cleaned
     assert "style" not in cleaned and 'href="https://e.example"' in cleaned and "noopener" in cleaned

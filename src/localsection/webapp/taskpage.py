@@ -28,7 +28,7 @@ from localsection.render import hms, money, task_page
 from localsection.render.comments import mentioned_users
 from localsection.render.members import display_name
 from localsection.webapp.handlers import FormError, Page, redirect_after_post, webpage
-from localsection.webapp.richtext import rich_text
+from localsection.webapp.richtext import as_markup
 
 FRAGMENTS = ("comments", "costs", "files", "activity", "tags", "timer")
 MAX_COMMENT = 100_000  # characters of a comment typed on the page
@@ -173,7 +173,7 @@ def _comments_view(page: Page, task: Task) -> dict[str, Any]:
         else:
             may = c.user_from_id == page.ctx.user.id and not denied
         mentioned = mentioned_users(c.mentions or [], found.users)
-        shown.append({"c": c, "author": _user_name(found.users, c.user_from_id), "text": rich_text(c.text),
+        shown.append({"c": c, "author": _user_name(found.users, c.user_from_id), "text": as_markup(c.text),
                       "todo": list(c.todo or []), "mentions": [display_name(u) for u in mentioned],
                       "files": found.files.get(c.id, []), "may_change": may,
                       "when": page.ctx.local(c.date_added)})
@@ -255,7 +255,7 @@ def render_task(page: Page, task: Task) -> Response:
         **_common(page, task),
         "project": project, "parent": parent, "executive": executive,
         "author": _user_name(rel.users, task.user_from_id),
-        "description": rich_text(task.text or ""), "checklist": list(task.todo or []),
+        "description": as_markup(task.text or ""), "checklist": list(task.todo or []),
         "mentions": [display_name(u) for u in mentioned],
         "children": [(c, _user_name(rel.users, c.user_to_id), grandchildren.get(c.id, [])) for c in children],
         "subscribers": [_user_name(rel.users, u) for u in rel.subscribers.get(task.id, [])],
