@@ -27,6 +27,7 @@ from localsection.read.tasks import Related, TaskView, as_view, related
 from localsection.render import hms, money, task_page
 from localsection.render.comments import mentioned_users
 from localsection.render.members import display_name
+from localsection.webapp import templating
 from localsection.webapp.handlers import FormError, Page, redirect_after_post, webpage
 from localsection.webapp.richtext import as_markup
 
@@ -212,7 +213,8 @@ def _section(page: Page, task: Task, name: str) -> dict[str, Any]:
 def _common(page: Page, task: Task) -> dict[str, Any]:
     return {"task": task, "task_url": page_url(task), "post": lambda what: action_url(task, what),
             "may_write": _can_write(page), "money": money, "hm": costs_hm, "failed": _failed(page),
-            "today": page.ctx.today().isoformat(), "live_topic": f"task:{task.id}"}
+            "today": page.ctx.today().isoformat(), "live_topic": f"task:{task.id}",
+            "live_js": "live.js" in templating.STATIC_FILES}  # web-tasks' live updates, once merged
 
 
 def costs_hm(total: int) -> str:
