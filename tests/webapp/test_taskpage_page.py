@@ -13,7 +13,7 @@ from localsection import accounts, clock
 from localsection.api.limits import cap_for
 from localsection.models import OutboxItem, Webhook
 from localsection.webapp.richtext import as_markup
-from tests.helpers import Api
+from tests.helpers import Api, counted_statements
 from tests.webapp.helpers import PASSWORD, WebClient, add_user, csrf_in, text_of, web_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -336,3 +336,60 @@ def test_rich_text_keeps_formatting_and_drops_everything_dangerous() -> None:
                             '<iframe src=x></iframe><style>*{}</style><p style="color:red" onclick="z">p</p>'))
     assert "javascript" not in cleaned and "iframe" not in cleaned and "onclick" not in cleaned
     assert "style" not in cleaned and 'href="https://e.example"' in cleaned and "noopener" in cleaned
+
+
+def test_a_subtask_by_its_own_id_is_redirected_to_its_address(owner_web: WebClient, api: Api) -> None:
+    project, task, _ = _task(api)
+    sub = api.ok("post_task", id_project=project, id_parent=task, title="Sub")["id"]
+    resp = owner_web.get(f"/project/{project}/{sub}/?fragment=files")
+    assert resp.status_code == 308 and resp.headers["location"] == f"/project/{project}/{task}/{sub}/?fragment=files"
+    assert owner_web.get(f"/project/{project}/{task}/{task}/").status_code == 404
+
+
+def test_the_page_reads_the_same_number_of_statements_however_much_the_task_holds(owner_web: WebClient,
+                                                                                 api: Api) -> None:
+    api.ok("add_task_tag_groups", title="Kind", type="label", access="public")
+    api.ok("add_task_tags", group="Kind", title="a,b,c")
+    few_project, few_task, few = _task(api)
+    api.ok("post_comment", id_task=few_task, text="one")
+    api.ok("add_costs", id_task=few_task, time="1:00", email_user_from=api.owner_email)
+    api.ok("post_task", id_project=few_project, id_parent=few_task, title="sub")
+    many_task = api.ok("post_task", id_project=few_project, title="Busy", tags="a,b,c")["id"]
+    many = f"/project/{few_project}/{many_task}/"
+    for i in range(12):
+        email = f"u{i}@example.com"
+        add_user(api, email)
+        api.ok("post_comment", id_task=many_task, text=f"comment {i}", email_user_from=email)
+        api.ok("add_costs", id_task=many_task, time="0:30", email_user_from=email)
+        api.ok("post_task", id_project=few_project, id_parent=many_task, title=f"sub {i}", email_user_to=email)
+    owner_web.get(few)
+    with counted_statements(api) as small:
+        assert owner_web.get(few).status_code == 200
+    with counted_statements(api) as large:
+        assert owner_web.get(many).status_code == 200
+    assert len(large) == len(small), (len(small), len(large))
+
+
+def test_a_file_over_the_size_cap_is_refused_and_nothing_is_stored(owner_web: WebClient, api: Api,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project, task, path = _task(api)
+    monkeypatch.setattr(api.state, "settings", api.state.settings.with_(max_file_bytes=100))
+    resp = _post_files(owner_web, path, f"/project/{project}/{task}/comments", {"text": "big"},
+                       [("big.bin", b"x" * 101)])
+    assert resp.status_code == 400 and "File is too large" in text_of(resp.text)
+    assert _comments(api, task) == [] and api.ok("get_files", id_task=task) == []
+
+
+def test_a_comment_hidden_from_a_user_cannot_be_changed_by_them(web_app: Any, api: Api) -> None:
+    add_user(api, "ann@example.com")
+    add_user(api, "bob@example.com")
+    project, task, path = _task(api, members="ann@example.com,bob@example.com")
+    ann = _signed_in(web_app, api, "ann@example.com")
+    hidden = api.ok("post_comment", id_task=task, text="for the owner only", hidden=api.owner_email,
+                    email_user_from="ann@example.com")["id"]
+    bob = _signed_in(web_app, api, "bob@example.com")
+    assert "for the owner only" not in text_of(bob.get(path).text)
+    refused = bob.form(f"/project/{project}/{task}/comments/{hidden}/delete", {}, page=path)
+    assert refused.status_code == 400 and "Comment not found" in text_of(refused.text)
+    assert ann.form(f"/project/{project}/{task}/comments/{hidden}/delete", {}, page=path).status_code == 303
+    assert _comments(api, task) == []

@@ -168,9 +168,11 @@ def delete_comment(ctx: Ctx, *, comment_id: int) -> None:
     """Delete a comment the caller may change, with its files (their blobs go with the next sweep);
     records delete/comment."""
     comment, task = _changeable(ctx, comment_id)
+    # Recorded first: the webhooks it goes to are chosen while the comment's visibility can still be checked, so
+    # the deletion of a hidden comment reaches only those who could see it.
+    events.record(ctx, "delete", "comment", comment_id, page_of(task), task.project_id)
     ctx.db.execute(delete(CommentVisibility).where(CommentVisibility.comment_id == comment.id))
     ctx.db.execute(delete(StoredFile).where(StoredFile.comment_id == comment.id,
                                             StoredFile.account_id == ctx.account_id))
     ctx.db.delete(comment)
     ctx.db.flush()
-    events.record(ctx, "delete", "comment", comment_id, page_of(task), task.project_id)

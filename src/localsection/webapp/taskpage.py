@@ -54,6 +54,8 @@ def _task_of_page(page: Page) -> Task:
         raise errors.task_invalid()
     if sid is not None and (task.top_id or task.id) != tid:
         raise errors.task_invalid()
+    if sid is not None and task.top_id is None:  # /P/T/T/: a top task named twice
+        raise errors.task_invalid()
     return task
 
 
@@ -279,6 +281,10 @@ def task_page_view(page: Page) -> Response:
         task = _task_of_page(page)
     except ApiError:
         return page.not_found()
+    canonical = page_url(task)
+    if page.request.url.path[len(page.root):] != canonical:  # a subtask by its own id: its real address
+        query = page.request.url.query
+        return page.redirect(canonical + ("?" + query if query else ""), 308)
     return render_task(page, task)
 
 
