@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from localsection import accounts, clock
 from localsection.api.limits import cap_for
-from localsection.models import OutboxItem, Webhook
+from localsection.models import OutboxItem, User, Webhook
 from localsection.webapp.richtext import as_markup
 from tests.helpers import Api, counted_statements
 from tests.webapp.helpers import PASSWORD, WebClient, add_user, csrf_in, text_of, web_client
@@ -391,5 +391,16 @@ def test_a_comment_hidden_from_a_user_cannot_be_changed_by_them(web_app: Any, ap
     assert "for the owner only" not in text_of(bob.get(path).text)
     refused = bob.form(f"/project/{project}/{task}/comments/{hidden}/delete", {}, page=path)
     assert refused.status_code == 400 and "Comment not found" in text_of(refused.text)
+    with api.state.db.session() as s:  # Bob's webhook must not learn of a comment he could not see
+        bob_id = s.scalars(select(User.id).where(User.email == "bob@example.com",
+                                                 User.account_id == api.account_id)).one()
+        hooks = [Webhook(account_id=api.account_id, url="http://127.0.0.1:9/", created_at=clock.now(),
+                         events="delete_comment", status="paused", user_id=uid) for uid in (bob_id, None)]
+        s.add_all(hooks)
+        s.flush()
+        bobs, admins = hooks[0].id, hooks[1].id
     assert ann.form(f"/project/{project}/{task}/comments/{hidden}/delete", {}, page=path).status_code == 303
     assert _comments(api, task) == []
+    with api.state.db.session(write=False) as s:
+        queued = [w for w in s.scalars(select(OutboxItem.webhook_id).where(OutboxItem.webhook_id.in_([bobs, admins])))]
+    assert queued == [admins]

@@ -282,7 +282,10 @@ def task_page_view(page: Page) -> Response:
     except ApiError:
         return page.not_found()
     canonical = page_url(task)
-    if page.request.url.path[len(page.root):] != canonical:  # a subtask by its own id: its real address
+    path = page.request.url.path
+    if page.root and path.startswith(page.root + "/"):
+        path = path[len(page.root):]
+    if path != canonical:  # a subtask by its own id: its real address
         query = page.request.url.query
         return page.redirect(canonical + ("?" + query if query else ""), 308)
     return render_task(page, task)
