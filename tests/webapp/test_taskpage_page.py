@@ -404,3 +404,15 @@ def test_a_comment_hidden_from_a_user_cannot_be_changed_by_them(web_app: Any, ap
     with api.state.db.session(write=False) as s:
         queued = [w for w in s.scalars(select(OutboxItem.webhook_id).where(OutboxItem.webhook_id.in_([bobs, admins])))]
     assert queued == [admins]
+
+
+def test_the_page_speaks_ukrainian(web_app: Any, api: Api) -> None:
+    web = web_client(web_app, api, **{"Accept-Language": "uk"})
+    web.sign_in()
+    project, task, path = _task(api)
+    shown = text_of(web.get(path).text)
+    for word in ("Коментарі", "Час і гроші", "Запустити таймер", "Історія", "Підзавдання"):
+        assert word in shown, word
+    refused = web.form(f"/project/{project}/{task}/costs", {"time": "abc"}, page=path)
+    assert refused.status_code == 400 and "Неправильний час: time" in text_of(refused.text)
+    assert "Звіти" in text_of(web.get("/reports").text)
