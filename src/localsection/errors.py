@@ -219,3 +219,8 @@ def webhook_events_invalid(names: str) -> ApiError:
 
 def webhook_not_found() -> ApiError:
     return ApiError(10, "WebHook not found")
+
+
+def comment_not_found() -> ApiError:
+    """A comment that does not exist or is hidden from the caller (web app: edit / delete)."""
+    return ApiError(4, "Comment not found")

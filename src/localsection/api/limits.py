@@ -6,6 +6,8 @@ The API endpoint sets its cap per action (uploads may reach `max_body_bytes`, ev
 
 from __future__ import annotations
 
+import re
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,9 +53,16 @@ async def send_too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# Web app forms that carry files (webapp/taskpage.py: a comment with attachments): as large as an API upload.
+LARGE_BODY_PATHS = re.compile(r"/project/\d+/\d+/(?:\d+/)?comments/?")
+
+
 def cap_for(path: str, settings: Settings) -> int:
-    """The body cap of a path that is not an API endpoint: small for OAuth, `max_params_bytes` elsewhere."""
-    return settings.max_oauth_body_bytes if path.startswith("/oauth2/") else settings.max_params_bytes
+    """The body cap of a path that is not an API endpoint: small for OAuth, `max_body_bytes` for the web app's
+    upload forms, `max_params_bytes` elsewhere."""
+    if path.startswith("/oauth2/"):
+        return settings.max_oauth_body_bytes
+    return settings.max_body_bytes if LARGE_BODY_PATHS.fullmatch(path) else settings.max_params_bytes
 
 
 class BodyLimits:

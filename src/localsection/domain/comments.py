@@ -1,4 +1,5 @@
-"""Comments (PROTOCOL.md §4.4). There is deliberately no editing or deletion."""
+"""Comments (PROTOCOL.md §4.4). The API can only add them; the web app also edits and deletes them (the
+`update_comment` / `delete_comment` webhook events, §7.1)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from localsection import access, errors, events, files
 from localsection.ctx import Ctx
 from localsection.db import ids_in, plain, prepared_insert
 from localsection.domain.tasks import page_of
-from localsection.models import Comment, CommentVisibility, StoredFile, Task, User
-from localsection.render.comments import compose_text
+from localsection.formats import truthy
+from localsection.models import Comment, CommentVisibility, Project, StoredFile, Task, User
+from localsection.render.comments import compose_text, mentioned_users
 
 _INSERT_COMMENT = prepared_insert(Comment, ["account_id", "task_id", "text", "todo", "mentions", "user_from_id",
                                             "hidden", "internal", "date_added"])
@@ -103,3 +105,74 @@ def post_comment(ctx: Ctx, new: NewComment) -> PostedComment:
     events.record(ctx, "post", "comment", c.id, page_of(task), task.project_id,
                   new={"text": compose_text(c.text, todo, mentioned)}, actor_id=author.id)
     return PostedComment(c, task, {u.id: u for u in [author, *mentioned]})
+
+
+# -- editing and deleting (the web app; the API has neither, PROTOCOL.md §9.1) ------------------------------
+
+
+def _project_denies_edits(ctx: Ctx, project_id: int) -> bool:
+    options = ctx.db.scalars(select(Project.options).where(Project.id == project_id)).first()
+    return truthy(dict(options or {}).get("deny_comments_edit", 0))
+
+
+def may_change_comment(ctx: Ctx, comment: Comment, *, project_id: int) -> bool:
+    """Admins may edit and delete any comment; other writers only their own, unless the project's
+    `options.deny_comments_edit` forbids it (PROTOCOL.md §4.2)."""
+    if access.is_admin(ctx):
+        return True
+    if ctx.user.role in access.READ_ONLY_ROLES or comment.user_from_id != ctx.user.id:
+        return False
+    return not _project_denies_edits(ctx, project_id)
+
+
+def _changeable(ctx: Ctx, comment_id: int) -> tuple[Comment, Task]:
+    """The comment (locked) and its task, if the caller sees both and may change the comment; else
+    4 Comment not found (also for comments hidden from the caller) or 20 Access denied."""
+    access.require_write(ctx)
+    q = select(Comment).where(Comment.id == comment_id, Comment.account_id == ctx.account_id,
+                              access.comment_filter(ctx))
+    comment = ctx.db.scalars(q.with_for_update(of=Comment)).first()
+    if comment is None:
+        raise errors.comment_not_found()
+    try:
+        task = access.task_snapshot(ctx, comment.task_id, write=True)
+    except errors.ApiError:
+        raise errors.comment_not_found() from None
+    if not may_change_comment(ctx, comment, project_id=task.project_id):
+        raise errors.access_denied("author")
+    return comment, task
+
+
+def _shown_text(ctx: Ctx, comment: Comment) -> str:
+    mentioned = mentioned_users(comment.mentions or [], _users_of(ctx, [comment]))
+    return compose_text(comment.text, comment.todo or [], mentioned)
+
+
+def update_comment(ctx: Ctx, *, comment_id: int, text: str) -> Comment:
+    """Change the text of a comment the caller may change; records update/comment ({text} new and old)."""
+    comment, task = _changeable(ctx, comment_id)
+    new_text = text.strip()
+    if not new_text and not comment.todo:
+        raise errors.required("text")
+    if new_text == comment.text:
+        return comment
+    old = _shown_text(ctx, comment)
+    comment.text = new_text
+    ctx.db.flush()
+    events.record(ctx, "update", "comment", comment.id, page_of(task), task.project_id,
+                  new={"text": _shown_text(ctx, comment)}, old={"text": old})
+    return comment
+
+
+def delete_comment(ctx: Ctx, *, comment_id: int) -> None:
+    """Delete a comment the caller may change, with its files (their blobs go with the next sweep);
+    records delete/comment."""
+    comment, task = _changeable(ctx, comment_id)
+    # Recorded first: the webhooks it goes to are chosen while the comment's visibility can still be checked, so
+    # the deletion of a hidden comment reaches only those who could see it.
+    events.record(ctx, "delete", "comment", comment_id, page_of(task), task.project_id)
+    ctx.db.execute(delete(CommentVisibility).where(CommentVisibility.comment_id == comment.id))
+    ctx.db.execute(delete(StoredFile).where(StoredFile.comment_id == comment.id,
+                                            StoredFile.account_id == ctx.account_id))
+    ctx.db.delete(comment)
+    ctx.db.flush()

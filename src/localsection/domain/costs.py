@@ -296,3 +296,44 @@ def update_cost(ctx: Ctx, *, cost_id: int, minutes: int | None = None, cents: in
 def delete_cost(ctx: Ctx, *, cost_id: int) -> None:
     """Delete a row the caller may change."""
     ctx.db.delete(access.cost(ctx, cost_id, write=True))
+
+
+# -- reports (the web app's /reports) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """The sums of one project, user and month (`YYYY-MM`)."""
+
+    project_id: int
+    user_id: int
+    month: str
+    minutes: int
+    cents: int
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Sums per project, user and month of the rows get_costs would show the caller, with the names."""
+
+    rows: list[ReportRow]
+    projects: dict[int, str]
+    users: dict[int, User]
+
+
+def cost_report(ctx: Ctx, *, query: CostQuery) -> CostReport:
+    """One GROUP BY over the visible rows the query covers (the visibility of get_costs), then the names of the
+    projects and users it found (two small queries)."""
+    conds = _conditions(ctx, query, TOTAL_FIELDS)
+    month = month_of(ctx, Cost.date)
+    q = (select(Cost.project_id, Cost.user_id, month, func.sum(Cost.minutes), func.sum(Cost.money_cents))
+         .where(*conds).group_by(Cost.project_id, Cost.user_id, month).order_by(Cost.project_id, Cost.user_id, month))
+    rows = [ReportRow(int(p), int(u), str(m), *_sums((mins, cents)))
+            for p, u, m, mins, cents in ctx.db.execute(q)]
+    project_ids = {r.project_id for r in rows}
+    user_ids = {r.user_id for r in rows}
+    projects = dict(ctx.db.execute(select(Project.id, Project.name).where(
+        ids_in(ctx.db, Project.id, project_ids), Project.account_id == ctx.account_id)).tuples().all()) if rows else {}
+    users = {u.id: u for u in ctx.db.scalars(select(User).where(
+        ids_in(ctx.db, User.id, user_ids), User.account_id == ctx.account_id))} if rows else {}
+    return CostReport(rows, projects, users)

@@ -49,6 +49,7 @@ from localsection.webapp import i18n, sessions, templating
 
 MAX_FORM = 64 * 1024  # bytes of a form without files
 MAX_FIELDS = 200
+MAX_UPLOAD_FILES = 20  # file parts of one upload form (@webpage(uploads=True))
 FLASH_COOKIE = "ls_flash"
 ADMIN_ROLES = frozenset({"owner", "account admin"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -93,6 +94,7 @@ class Page:
     form: dict[str, str]
     is_post: bool
     csrf_binding: str
+    files: list[UploadFile] = field(default_factory=list)  # file parts of an upload form (uploads=True), spooled
     error: str = ""  # a form error to show (set when a POST failed and the handler is called again)
     status: int = 200  # the status of page.render()
     delay: float = 0.0  # seconds to hold the answer back (failed sign-ins), without holding a thread
@@ -277,41 +279,59 @@ Handler = Callable[[Page], Response]
 Endpoint = Callable[[Request], Any]
 
 
-async def _read_form(request: Request, max_body: int) -> dict[str, str]:
+async def _read_form(request: Request, max_body: int, uploads: bool) -> tuple[dict[str, str], list[UploadFile]]:
+    """The form's fields and (uploads=True) its non-empty file parts: starlette spools each file to a temporary
+    file past 1 MiB, and the body as a whole never goes past `max_body` (BodyLimits and the declared length)."""
     declared = request.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > max_body:
         raise _Refused(_plain_error(request, 413, "The form is too large."))
     try:
-        data = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=max_body)
+        data = await request.form(max_files=MAX_UPLOAD_FILES if uploads else 0, max_fields=MAX_FIELDS,
+                                  max_part_size=MAX_FORM if uploads else max_body)
     except MultiPartException:
         raise _Refused(_plain_error(request, 400, "The form could not be read.")) from None
-    return {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
+    fields = {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
+    parts = [v for _, v in data.multi_items() if isinstance(v, UploadFile) and (v.filename or v.size)]
+    return fields, parts
 
 
 def _plain_error(request: Request, status: int, message: str) -> Response:
     return HTMLResponse(f"<!doctype html><title>{status}</title><p>{message}</p>", status, headers=SECURITY_HEADERS)
 
 
-def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True) -> Callable[[Handler], Endpoint]:
+def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True,
+            uploads: bool = False) -> Callable[[Handler], Endpoint]:
     """Decorate `def handler(page: Page) -> Response` into an endpoint for `Route(path, endpoint, methods=...)`.
 
     signed_in: anonymous visitors are redirected to `/login?next=<this path>` (False: sign-in pages, 404s).
     max_body: the largest POST body accepted (413 page above it).
-    csrf: False only for a page that changes nothing on POST (the 404 page)."""
+    csrf: False only for a page that changes nothing on POST (the 404 page).
+    uploads: the form may carry files (`page.files`), the body up to the API's upload cap
+    (Settings.max_body_bytes; its path must also be in api/limits.py `LARGE_BODY_PATHS`)."""
 
     def decorate(handler: Handler) -> Endpoint:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             state: AppState = request.app.state.ls
             is_post = request.method == "POST"
+            parts: list[UploadFile] = []
             try:
-                form = await _read_form(request, max_body) if is_post else {}
+                if is_post:
+                    form, parts = await _read_form(request, state.settings.max_body_bytes if uploads else max_body,
+                                                   uploads)
+                else:
+                    form = {}
             except _Refused as refused:
                 return refused.response
             rec = observed()
             if rec is not None and form:
                 rec.params = form  # passwords and CSRF tokens are redacted when the journal shows them
-            response, delay = await run_in_threadpool(_run, handler, request, state, form, signed_in, csrf)
+            try:
+                response, delay = await run_in_threadpool(_run, handler, request, state, form, signed_in, csrf,
+                                                          parts)
+            finally:
+                for part in parts:
+                    await part.close()
             if delay:
                 await asyncio.sleep(delay)
             return response
@@ -328,10 +348,10 @@ def _transaction(state: AppState, write: bool) -> Iterator[Session]:
 
 
 def _run(handler: Handler, request: Request, state: AppState, form: dict[str, str], signed_in: bool,
-         csrf: bool) -> tuple[Response, float]:
+         csrf: bool, parts: list[UploadFile] | None = None) -> tuple[Response, float]:
     is_post = request.method == "POST"
     try:
-        return _attempt(handler, request, state, form, signed_in, is_post, csrf and is_post, "")
+        return _attempt(handler, request, state, form, signed_in, is_post, csrf and is_post, "", files=parts)
     except (ApiError, FormError) as exc:
         message = exc.text() if isinstance(exc, ApiError) else exc.message
         variables = exc.variables if isinstance(exc, FormError) else {}
@@ -353,7 +373,7 @@ def _error_page(page: Page) -> Response:
 
 def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str, str], signed_in: bool,
              is_post: bool, check_csrf: bool, error: str,
-             error_vars: dict[str, Any] | None = None) -> tuple[Response, float]:
+             error_vars: dict[str, Any] | None = None, files: list[UploadFile] | None = None) -> tuple[Response, float]:
     touch: int | None = None
     with _transaction(state, is_post) as db:
         try:
@@ -372,7 +392,7 @@ def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str
         binding = current.row.token_hash if current else (anon or new_anon or "")
         language = i18n.pick(user.language if user else None, request.headers.get("accept-language", ""))
         page = Page(request, state, db, account, user, current.row if current else None, language, form,
-                    is_post, binding, flashes=_read_flashes(request, state))
+                    is_post, binding, files=list(files or []), flashes=_read_flashes(request, state))
         if error:
             page.error = page._(error, **(error_vars or {})) if error_vars else _translate_error(page, error)
             page.status = 400

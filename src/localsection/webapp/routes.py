@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from localsection.state import AppState
-from localsection.webapp import auth, profile, templating
+from localsection.webapp import auth, profile, reports, taskpage, templating
 from localsection.webapp.handlers import not_found
 
 # Paths the web app never answers: their 404s (and everything else) stay JSON, as API clients expect.
@@ -46,6 +46,21 @@ def webapp_routes(state: AppState) -> list[BaseRoute]:
         Route("/me", profile.me, methods=["GET", "POST"]),
         Route("/static/{name}", static),
         Route("/robots.txt", robots),
+        # web-taskpage: the task page (comments, costs, timer, tags, files, activity) and reports
+        Route("/project/{pid:int}/{tid:int}/", taskpage.task_page_view),
+        Route("/project/{pid:int}/{tid:int}/{sid:int}/", taskpage.task_page_view),
+        Route("/project/{pid:int}/{tid:int}/comments", taskpage.comment_new, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/comments/{cid:int}/edit", taskpage.comment_edit, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/comments/{cid:int}/delete", taskpage.comment_delete, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/costs", taskpage.cost_add, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/costs/{cost_id:int}", taskpage.cost_edit, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/costs/{cost_id:int}/delete", taskpage.cost_delete, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/timer/start", taskpage.timer_start, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/timer/stop", taskpage.timer_stop, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/tags", taskpage.task_tags, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/files/{fid:int}", taskpage.file_download),
+        Route("/reports", reports.reports_page),
+        Route("/reports/export.csv", reports.reports_csv),
     ]
 
 
