@@ -383,7 +383,8 @@ class StoredFile(Base):
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_account_date", "account_id", "date_added"),
-                      Index("ix_events_project_date", "project_id", "date_added"))
+                      Index("ix_events_project_date", "project_id", "date_added"),
+                      Index("ix_events_project_page_date", "project_id", "page", "date_added"))
     id: Mapped[int] = _pk()
     account_id: Mapped[int] = _account()
     project_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
