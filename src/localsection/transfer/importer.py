@@ -1,0 +1,259 @@
+"""Read an archive back: one account under a (new) name, or a whole-server dump into an empty database.
+
+Everything happens in ONE write transaction: rows are inserted with the ids they had (ids are visible to API
+clients), file bytes are stored and checked against their SHA-256 names, and the manifest's checksums and row
+counts are verified at the end; any problem rolls everything back, stored blobs included.
+
+Ids are global across the accounts of one database. An id the archive needs that another account holds already
+refuses the import with a message naming the table and the id (we never renumber: integrations keep the ids
+they stored); import into a database without that account's ids — a fresh server, or the same server after the
+account was deleted. PostgreSQL sequences are moved past the imported ids afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, Integer, delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from localsection import accounts, files
+from localsection.db import Database
+from localsection.models import Account, User
+from localsection.transfer import tables
+from localsection.transfer.format import (
+    MAX_CHUNK_BYTES,
+    ArchiveError,
+    Member,
+    Progress,
+    check_format,
+    parse_json,
+    read_members,
+    row_decoder,
+)
+
+
+class ImportRefused(Exception):
+    """The import would overwrite data or collide with another account; nothing was changed."""
+
+
+@dataclass
+class ImportResult:
+    account: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    milliseconds: float = 0.0
+
+
+def import_account(db: Database, source: BinaryIO, *, name: str, replace: bool = False,
+                   progress: Progress | None = None) -> ImportResult:
+    """Import an account archive as account `name`.
+
+    `name` must be free, or an account holding nothing but what `accounts create` makes (owner and their team);
+    with `replace` an existing account of that name is deleted first, in the same transaction (snapshots).
+    """
+    name = name.strip().lower()
+    if not accounts.valid_account_name(name):
+        raise ImportRefused("account name must be a DNS label: a-z, 0-9 and '-', at most 63 characters")
+    with db.session(write=True) as s:
+        conn = s.connection()
+        existing = s.scalars(select(Account).where(Account.name == name)).first()
+        if existing is not None:
+            if not replace and not _is_empty(s, existing):
+                raise ImportRefused(f"account {name} exists and holds data: import into a new account name")
+            wipe_account(conn, existing.id)
+        result = _load(db, s, conn, source, scope="account", name=name, progress=progress)
+    return result
+
+
+def import_server(db: Database, source: BinaryIO, *, force: bool = False,
+                  progress: Progress | None = None) -> ImportResult:
+    """Load a whole-server dump into this database; refused when it holds accounts, unless `force` (wiped)."""
+    with db.session(write=True) as s:
+        conn = s.connection()
+        if s.scalar(select(func.count()).select_from(Account)):
+            if not force:
+                raise ImportRefused("the target database holds accounts already: restore into an empty one, "
+                                    "or pass --force to replace everything in it")
+            for spec in reversed(tables.server_tables()):
+                conn.execute(delete(spec.table))
+        return _load(db, s, conn, source, scope="server", name=None, progress=progress)
+
+
+def wipe_account(conn: Connection, account_id: int) -> None:
+    """Delete every row of the account, the account row included (children first)."""
+    for spec in reversed(tables.exported_tables()):
+        conn.execute(delete(spec.table).where(tables.owned(spec, account_id)))
+
+
+def _is_empty(s: Session, account: Account) -> bool:
+    """Nothing but the owner and the owner's team: what creating the account made."""
+    owner = s.get(User, account.owner_id) if account.owner_id else None
+    keep = {"accounts": 1, "users": 1 if owner else 0, "teams": 1 if owner and owner.team_id else 0}
+    conn = s.connection()
+    for spec in tables.exported_tables():
+        n = conn.execute(select(func.count()).select_from(spec.table)
+                         .where(tables.owned(spec, account.id))).scalar() or 0
+        if n > keep.get(spec.name, 0):
+            return False
+    return True
+
+
+def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope: str, name: str | None,
+          progress: Progress | None) -> ImportResult:
+    started = time.perf_counter()
+    members = read_members(source)
+    first = _first(members)
+    header = parse_json(first)
+    check_format(header)
+    if header.get("scope") != scope:
+        what = "a whole-server dump" if header.get("scope") == "server" else "an account export"
+        raise ArchiveError(f"this archive is {what}: use " + ("restore" if scope == "account" else "import"))
+    specs = {spec.name: spec for spec in (tables.exported_tables() if scope == "account" else tables.server_tables())}
+    expected = header.get("expected_rows")
+    total = sum(v for v in expected.values() if isinstance(v, int)) if isinstance(expected, dict) else 0
+    result = ImportResult(account=name)
+    checksums: dict[str, tuple[Any, int | None]] = {"format.json": (first.checksum(), None)}
+    done = 0
+    order = list(specs)
+    position = 0
+    files.install_hooks(conn.engine)
+    manifest: dict[str, Any] | None = None
+    for member in members:
+        if manifest is not None:
+            raise ArchiveError(f"member {member.name} after manifest.json")
+        if member.kind == "table":
+            spec = specs.get(member.table)
+            if spec is None:
+                raise ArchiveError(f"table {member.table} is not part of this localsection's schema")
+            if order.index(member.table) < position:
+                raise ArchiveError(f"table {member.table} out of order")
+            position = order.index(member.table)
+            rows = _decode_chunk(member, spec)
+            if spec.name == "accounts":
+                rows = [_account_row(conn, row, name) for row in rows]
+            _check_ids(conn, spec, rows)
+            _insert(conn, spec, rows)
+            result.counts[spec.name] = result.counts.get(spec.name, 0) + len(rows)
+            done += len(rows)
+            if progress is not None:
+                progress(f"rows of {spec.name}", done, total)
+            checksums[member.name] = (member.checksum(), len(rows))
+        elif member.kind == "file":
+            _store_file(db, conn, member)
+            result.files += 1
+            checksums[member.name] = (member.checksum(), None)
+            if progress is not None:
+                progress("files", result.files, 0)
+        elif member.kind == "manifest":
+            manifest = parse_json(member)
+        else:
+            raise ArchiveError(f"a second {member.name}")
+    if manifest is None:
+        raise ArchiveError("the archive is truncated (no manifest.json at its end)")
+    _verify(manifest, checksums, result)
+    if scope == "account" and name is not None and not result.counts.get("accounts"):
+        raise ArchiveError("the archive holds no account row")
+    _fix_sequences(conn, [specs[t] for t in result.counts])
+    s.expire_all()
+    result.milliseconds = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _first(members: Iterator[Member]) -> Member:
+    first = next(members, None)
+    if first is None or first.kind != "format":
+        raise ArchiveError("not a localsection archive (format.json is not its first member)")
+    return first
+
+
+def _decode_chunk(member: Member, spec: tables.TableSpec) -> list[dict[str, Any]]:
+    decode = row_decoder(spec.table)
+    data = member.read_all(MAX_CHUNK_BYTES)
+    return [decode(line) for line in data.splitlines() if line.strip()]
+
+
+def _account_row(conn: Connection, row: dict[str, Any], name: str | None) -> dict[str, Any]:
+    if name is None:
+        return row
+    taken = conn.execute(select(Account.id).where(Account.is_default.is_(True))).first()
+    return {**row, "name": name, "is_default": bool(row.get("is_default")) and taken is None}
+
+
+def _check_ids(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, Any]]) -> None:
+    """Refuse, naming one, when an id of these rows belongs to a row already in the database."""
+    if "id" not in spec.table.c or not rows or not isinstance(spec.table.c.id.type, Integer):
+        return
+    ids = [row["id"] for row in rows if row.get("id") is not None]
+    taken = conn.execute(select(spec.table.c.id).where(spec.table.c.id.in_(ids)).limit(1)).scalar()
+    if taken is not None:
+        raise ImportRefused(f"id {taken} of table {spec.name} belongs to another account in this database: import "
+                            "into a database that does not hold the source account's ids (a fresh server, or "
+                            "this one after deleting the account the archive was made from)")
+
+
+def _insert(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    try:
+        conn.execute(insert(spec.table), rows)
+    except IntegrityError as exc:
+        detail = " ".join(str(exc.orig).split())[:300]
+        raise ImportRefused(f"table {spec.name}: a row conflicts with data in this database ({detail})") from None
+
+
+def _store_file(db: Database, conn: Connection, member: Member) -> None:
+    """Store one blob; its content must hash to its name."""
+    if member.size > db.settings.max_file_bytes:
+        raise ArchiveError(f"file {member.sha256} is larger than LOCALSECTION_MAX_FILE_BYTES")
+    existing = files.open_blob(db.settings, member.sha256)
+    if existing is not None and existing.stat().st_size == member.size:
+        return  # content-addressed: the same name holds the same bytes
+    assert member.reader is not None
+    try:
+        blob = files.write_blob(db.settings, member.reader, conn)
+    except files.TooLarge:
+        raise ArchiveError(f"file {member.sha256} is larger than LOCALSECTION_MAX_FILE_BYTES") from None
+    if blob.sha256 != member.sha256:
+        raise ArchiveError(f"file {member.sha256} does not match its checksum (damaged archive)")
+
+
+def _verify(manifest: dict[str, Any], seen: dict[str, tuple[Any, int | None]], result: ImportResult) -> None:
+    listed = manifest.get("members")
+    if not isinstance(listed, dict):
+        raise ArchiveError("manifest.json lists no members")
+    for name, (info, rows) in seen.items():
+        entry = listed.get(name)
+        if not isinstance(entry, dict):
+            raise ArchiveError(f"member {name} is not listed in manifest.json")
+        if entry.get("sha256") != info.sha256 or entry.get("bytes") != info.bytes:
+            raise ArchiveError(f"member {name} does not match its checksum in manifest.json (damaged archive)")
+        if rows is not None and entry.get("rows") != rows:
+            raise ArchiveError(f"member {name} holds {rows} rows, manifest.json says {entry.get('rows')}")
+    absent = [n for n in listed if n not in seen]
+    if absent:
+        raise ArchiveError(f"member {absent[0]} listed in manifest.json is missing (truncated archive)")
+    counts = manifest.get("counts")
+    if isinstance(counts, dict):
+        for table, n in counts.items():
+            if n != result.counts.get(table, 0):
+                raise ArchiveError(f"table {table}: {result.counts.get(table, 0)} rows read, manifest.json says {n}")
+
+
+def _fix_sequences(conn: Connection, specs: list[tables.TableSpec]) -> None:
+    """PostgreSQL: move each id sequence past the largest id (never backwards); SQLite needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    for spec in specs:
+        if "id" not in spec.table.c or not isinstance(spec.table.c.id.type, Integer):
+            continue
+        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": spec.name}).scalar()
+        if not seq:
+            continue
+        conn.execute(text(
+            f"SELECT setval('{seq}', m) FROM (SELECT max(id) AS m FROM \"{spec.name}\") x "
+            f"WHERE m IS NOT NULL AND m >= (SELECT last_value FROM {seq})"))
