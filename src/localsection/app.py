@@ -25,6 +25,7 @@ from localsection.api.limits import BodyLimits
 from localsection.api.paths import PREFIX, enter_account_path
 from localsection.config import Settings
 from localsection.control import control_routes
+from localsection.control.snapshots import snapshot_routes
 from localsection.oauth2.routes import oauth_routes
 from localsection.state import AppState
 
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         *oauth_routes(state),
     ]
     if state.settings.emulator:  # off: every /_localsection/* path is the usual 404
-        routes.append(Mount("/_localsection", routes=control_routes(state)))
+        routes.append(Mount("/_localsection", routes=[*control_routes(state), *snapshot_routes(state)]))
     api = {path: admin for path in ADMIN_PATHS} | {"/api/oauth2": user, "/api/oauth2/": user}
     middleware = [Middleware(ApiPaths, endpoints=api), Middleware(BodyLimits, settings=state.settings)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,

@@ -43,7 +43,7 @@ def fill(api: Api) -> World:
     custom fields with values, schedules, a webhook, an OAuth app, events (written by all of the above)."""
     w = World()
     api.ok("add_user_group", title="Clients", client="1")
-    kate = api.add_user("kate@example.com", group="Design", department="UX", title="Designer")
+    api.add_user("kate@example.com", group="Design", department="UX", title="Designer")
     api.add_user("bob.client@example.com", group="Clients")
     w.users = ["kate@example.com", "bob.client@example.com"]
     with api.state.db.session() as s:

@@ -18,6 +18,7 @@ from localsection.cli.custom_fields import app as custom_fields_app
 from localsection.cli.dev import dev_app
 from localsection.cli.oauth import apps_app, tokens_app
 from localsection.cli.serve import serve, uvicorn_options
+from localsection.cli.transfer import register as register_transfer
 from localsection.cli.webhooks import webhooks_app, worker
 from localsection.config import ConfigError
 
@@ -36,6 +37,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("worker")(worker)
 app.command("serve")(serve)
+register_transfer(app)  # export, import, backup, restore
 
 
 def package_version() -> str:

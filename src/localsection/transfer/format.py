@@ -224,7 +224,22 @@ class Member:
         return MemberInfo(self.hashing.digest.hexdigest(), self.hashing.size)
 
 
-def read_members(source: BinaryIO) -> Iterator[Member]:
+# name -> (kind, table, sha256) of a member, or None when the name is not one of the format's
+Classifier = Callable[[str], "tuple[str, str, str] | None"]
+
+
+def export_member(name: str) -> tuple[str, str, str] | None:
+    """The members of an export: format.json, tables/<t>/<n>.ndjson, files/<sha256>, manifest.json."""
+    if name in ("format.json", "manifest.json"):
+        return name.split(".")[0], "", ""
+    if m := _TABLE_MEMBER.fullmatch(name):
+        return "table", m.group(1), ""
+    if m := _FILE_MEMBER.fullmatch(name):
+        return "file", "", m.group(1)
+    return None
+
+
+def read_members(source: BinaryIO, classify: Classifier = export_member) -> Iterator[Member]:
     """The archive's members in order, each to be consumed before the next is asked for.
 
     Only regular members with the names of the format are accepted; nothing is ever extracted to a path."""
@@ -241,7 +256,7 @@ def read_members(source: BinaryIO) -> Iterator[Member]:
                 raise ArchiveError(f"the archive is damaged ({_why(exc)})") from None
             if info is None:
                 return
-            yield _member(tar, info)
+            yield _member(tar, info, classify)
     finally:
         tar.close()
 
@@ -250,22 +265,15 @@ def _why(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
-def _member(tar: tarfile.TarFile, info: tarfile.TarInfo) -> Member:
-    if not info.isreg():
-        raise ArchiveError(f"unexpected member {info.name!r} (not a regular file)")
-    name = info.name
-    if name in ("format.json", "manifest.json"):
-        kind, table, sha = name.split(".")[0], "", ""
-    elif m := _TABLE_MEMBER.fullmatch(name):
-        kind, table, sha = "table", m.group(1), ""
-    elif m := _FILE_MEMBER.fullmatch(name):
-        kind, table, sha = "file", "", m.group(1)
-    else:
-        raise ArchiveError(f"unexpected member {name!r}")
+def _member(tar: tarfile.TarFile, info: tarfile.TarInfo, classify: Classifier) -> Member:
+    kinds = classify(info.name) if info.isreg() else None
+    if kinds is None:
+        raise ArchiveError(f"unexpected member {info.name!r}")
+    kind, table, sha = kinds
     raw = tar.extractfile(info)
     assert raw is not None
     hashing = _Hashing(raw)
-    return Member(name, kind, info.size, table, sha, cast(BinaryIO, hashing), hashing)
+    return Member(info.name, kind, info.size, table, sha, cast(BinaryIO, hashing), hashing)
 
 
 def parse_json(member: Member) -> dict[str, Any]:
@@ -287,3 +295,22 @@ def check_format(header: dict[str, Any]) -> None:
     if version > FORMAT_VERSION:
         raise ArchiveError(f"archive format version {version} is newer than this localsection reads "
                            f"({FORMAT_VERSION}): upgrade localsection")
+
+
+def verify_checksums(manifest: dict[str, Any], seen: dict[str, MemberInfo]) -> dict[str, Any]:
+    """Every member read is listed in manifest.json with its SHA-256 and size, and every listed one was read.
+
+    Returns the manifest's member entries."""
+    listed = manifest.get("members")
+    if not isinstance(listed, dict):
+        raise ArchiveError("manifest.json lists no members")
+    for name, info in seen.items():
+        entry = listed.get(name)
+        if not isinstance(entry, dict):
+            raise ArchiveError(f"member {name} is not listed in manifest.json")
+        if entry.get("sha256") != info.sha256 or entry.get("bytes") != info.bytes:
+            raise ArchiveError(f"member {name} does not match its checksum in manifest.json (damaged archive)")
+    absent = [n for n in listed if n not in seen]
+    if absent:
+        raise ArchiveError(f"member {absent[0]} listed in manifest.json is missing (truncated archive)")
+    return listed

@@ -29,11 +29,13 @@ from localsection.transfer.format import (
     MAX_CHUNK_BYTES,
     ArchiveError,
     Member,
+    MemberInfo,
     Progress,
     check_format,
     parse_json,
     read_members,
     row_decoder,
+    verify_checksums,
 )
 
 
@@ -117,7 +119,7 @@ def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope
     expected = header.get("expected_rows")
     total = sum(v for v in expected.values() if isinstance(v, int)) if isinstance(expected, dict) else 0
     result = ImportResult(account=name)
-    checksums: dict[str, tuple[Any, int | None]] = {"format.json": (first.checksum(), None)}
+    checksums: dict[str, tuple[MemberInfo, int | None]] = {"format.json": (first.checksum(), None)}
     done = 0
     order = list(specs)
     position = 0
@@ -192,8 +194,8 @@ def _check_ids(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, An
     taken = conn.execute(select(spec.table.c.id).where(spec.table.c.id.in_(ids)).limit(1)).scalar()
     if taken is not None:
         raise ImportRefused(f"id {taken} of table {spec.name} belongs to another account in this database: import "
-                            "into a database that does not hold the source account's ids (a fresh server, or "
-                            "this one after deleting the account the archive was made from)")
+                            "into an empty database (before `localsection init` or `serve` creates the default "
+                            "account there), or into this one after deleting the account the archive was made from")
 
 
 def _insert(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, Any]]) -> None:
@@ -222,21 +224,11 @@ def _store_file(db: Database, conn: Connection, member: Member) -> None:
         raise ArchiveError(f"file {member.sha256} does not match its checksum (damaged archive)")
 
 
-def _verify(manifest: dict[str, Any], seen: dict[str, tuple[Any, int | None]], result: ImportResult) -> None:
-    listed = manifest.get("members")
-    if not isinstance(listed, dict):
-        raise ArchiveError("manifest.json lists no members")
-    for name, (info, rows) in seen.items():
-        entry = listed.get(name)
-        if not isinstance(entry, dict):
-            raise ArchiveError(f"member {name} is not listed in manifest.json")
-        if entry.get("sha256") != info.sha256 or entry.get("bytes") != info.bytes:
-            raise ArchiveError(f"member {name} does not match its checksum in manifest.json (damaged archive)")
-        if rows is not None and entry.get("rows") != rows:
-            raise ArchiveError(f"member {name} holds {rows} rows, manifest.json says {entry.get('rows')}")
-    absent = [n for n in listed if n not in seen]
-    if absent:
-        raise ArchiveError(f"member {absent[0]} listed in manifest.json is missing (truncated archive)")
+def _verify(manifest: dict[str, Any], seen: dict[str, tuple[MemberInfo, int | None]], result: ImportResult) -> None:
+    listed = verify_checksums(manifest, {name: info for name, (info, _) in seen.items()})
+    for name, (_, rows) in seen.items():
+        if rows is not None and listed[name].get("rows") != rows:
+            raise ArchiveError(f"member {name} holds {rows} rows, manifest.json says {listed[name].get('rows')}")
     counts = manifest.get("counts")
     if isinstance(counts, dict):
         for table, n in counts.items():
