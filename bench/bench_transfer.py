@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import _env, cli, database, machine, postgres_available  # noqa: E402
+from harness import _env, cli, database, machine, postgres_available
 
 PY = sys.executable
 

@@ -80,7 +80,8 @@ def test_large_tables_are_cut_into_bounded_members_that_read_back(api: Api, othe
         assert member.reader is not None
         member.reader.read()
     assert names[0] == "format.json" and names[-1] == "manifest.json"
-    assert [n for n in names if n.startswith("tables/tasks/")] == [f"tables/tasks/00000{i}.ndjson" for i in (1, 2, 3, 4)]
+    chunks = [n for n in names if n.startswith("tables/tasks/")]
+    assert chunks == [f"tables/tasks/00000{i}.ndjson" for i in (1, 2, 3, 4)]
     importer.import_account(other_target.state.db, io.BytesIO(buf.getvalue()), name=api.account)
     target = other_target.api_for(api)
     assert sorted(t["name"] for t in target.ok("get_all_tasks")) == [f"Task {i}" for i in range(7)]
