@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from localsection import clock
+from localsection import accounts, clock
 from localsection.models import Account, Task
 from localsection.transfer import export, importer
 from localsection.transfer.format import ArchiveError
@@ -93,3 +93,14 @@ def test_an_account_export_is_not_restored_as_a_server_dump(api: Api, other_targ
     data = archive_of(api)
     with pytest.raises(ArchiveError, match="account export"):
         importer.import_server(other_target.state.db, io.BytesIO(data))
+
+
+def test_an_import_fills_an_account_that_holds_only_what_creating_it_made(api: Api, other_target: Target) -> None:
+    project = api.ok("post_project", title="Moved")
+    api.ok("post_task", id_project=project["id"], title="Moved task")
+    with other_target.state.db.session() as s:
+        accounts.create_account(s, "landing", "someone@landing.example.com")
+    importer.import_account(other_target.state.db, io.BytesIO(archive_of(api)), name="landing")
+    moved = other_target.api_for(api, "landing")
+    assert [t["name"] for t in moved.ok("get_all_tasks")] == ["Moved task"]
+    assert [u["email"] for u in moved.ok("get_users")] == [api.owner_email]
