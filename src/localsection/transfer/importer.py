@@ -12,12 +12,14 @@ account was deleted. PostgreSQL sequences are moved past the imported ids afterw
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Integer, delete, func, insert, select, text
+import psycopg
+from sqlalchemy import Connection, Integer, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,7 @@ from localsection.transfer.format import (
     row_decoder,
     verify_checksums,
 )
+from localsection.transfer.rows import insert_rows
 
 
 class ImportRefused(Exception):
@@ -138,7 +141,6 @@ def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope
             rows = _decode_chunk(member, spec)
             if spec.name == "accounts":
                 rows = [_account_row(conn, row, name) for row in rows]
-            _check_ids(conn, spec, rows)
             _insert(conn, spec, rows)
             result.counts[spec.name] = result.counts.get(spec.name, 0) + len(rows)
             done += len(rows)
@@ -186,25 +188,38 @@ def _account_row(conn: Connection, row: dict[str, Any], name: str | None) -> dic
     return {**row, "name": name, "is_default": bool(row.get("is_default")) and taken is None}
 
 
-def _check_ids(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, Any]]) -> None:
-    """Refuse, naming one, when an id of these rows belongs to a row already in the database."""
-    if "id" not in spec.table.c or not rows or not isinstance(spec.table.c.id.type, Integer):
-        return
+def _colliding_id(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, Any]]) -> int | None:
+    """An id of these rows that a row already in the database has (None when there is none)."""
+    if "id" not in spec.table.c or not isinstance(spec.table.c.id.type, Integer):
+        return None
     ids = [row["id"] for row in rows if row.get("id") is not None]
-    taken = conn.execute(select(spec.table.c.id).where(spec.table.c.id.in_(ids)).limit(1)).scalar()
-    if taken is not None:
-        raise ImportRefused(f"id {taken} of table {spec.name} belongs to another account in this database: import "
-                            "into an empty database (before `localsection init` or `serve` creates the default "
-                            "account there), or into this one after deleting the account the archive was made from")
+    for start in range(0, len(ids), 500):
+        taken = conn.execute(select(spec.table.c.id).where(spec.table.c.id.in_(ids[start:start + 500]))
+                             .limit(1)).scalar()
+        if taken is not None:
+            return int(taken)
+    return None
 
 
 def _insert(conn: Connection, spec: tables.TableSpec, rows: list[dict[str, Any]]) -> None:
+    """Insert a chunk; a taken id or another conflict ends the import with a message saying which."""
     if not rows:
         return
     try:
-        conn.execute(insert(spec.table), rows)
-    except IntegrityError as exc:
-        detail = " ".join(str(exc.orig).split())[:300]
+        # PostgreSQL aborts the transaction on an error: a savepoint lets us ask which id collided.
+        if conn.dialect.name == "postgresql":
+            with conn.begin_nested():
+                insert_rows(conn, spec.table, rows)
+        else:
+            insert_rows(conn, spec.table, rows)
+    except (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError) as exc:
+        taken = _colliding_id(conn, spec, rows)
+        if taken is not None:
+            raise ImportRefused(
+                f"id {taken} of table {spec.name} belongs to another account in this database: import into an "
+                "empty database (before `localsection init` or `serve` creates the default account there), or "
+                "into this one after deleting the account the archive was made from") from None
+        detail = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
         raise ImportRefused(f"table {spec.name}: a row conflicts with data in this database ({detail})") from None
 
 
