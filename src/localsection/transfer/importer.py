@@ -128,6 +128,7 @@ def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope
     position = 0
     files.install_hooks(conn.engine)
     manifest: dict[str, Any] | None = None
+    account_id: int | None = None
     for member in members:
         if manifest is not None:
             raise ArchiveError(f"member {member.name} after manifest.json")
@@ -139,8 +140,11 @@ def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope
                 raise ArchiveError(f"table {member.table} out of order")
             position = order.index(member.table)
             rows = _decode_chunk(member, spec)
-            if spec.name == "accounts":
-                rows = [_account_row(conn, row, name) for row in rows]
+            if spec.name == "accounts" and name is not None:
+                if len(rows) != 1 or result.counts.get("accounts"):
+                    raise ArchiveError("an account export holds exactly one account row")
+                rows = [_account_row(conn, rows[0], name)]
+                account_id = int(rows[0]["id"])
             _insert(conn, spec, rows)
             result.counts[spec.name] = result.counts.get(spec.name, 0) + len(rows)
             done += len(rows)
@@ -160,8 +164,10 @@ def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope
     if manifest is None:
         raise ArchiveError("the archive is truncated (no manifest.json at its end)")
     _verify(manifest, checksums, result)
-    if scope == "account" and name is not None and not result.counts.get("accounts"):
-        raise ArchiveError("the archive holds no account row")
+    if name is not None:
+        if account_id is None:
+            raise ArchiveError("the archive holds no account row")
+        _check_isolation(conn, account_id, result.counts)
     _fix_sequences(conn, [specs[t] for t in result.counts])
     s.expire_all()
     result.milliseconds = round((time.perf_counter() - started) * 1000, 1)
@@ -249,6 +255,28 @@ def _verify(manifest: dict[str, Any], seen: dict[str, tuple[MemberInfo, int | No
         for table, n in counts.items():
             if n != result.counts.get(table, 0):
                 raise ArchiveError(f"table {table}: {result.counts.get(table, 0)} rows read, manifest.json says {n}")
+
+
+def _check_isolation(conn: Connection, account_id: int, counts: dict[str, int]) -> None:
+    """Every imported row belongs to the imported account and points only at rows of it (a crafted archive must
+    not reach into another account of the target database)."""
+    owned = {spec.name: spec for spec in tables.exported_tables()}
+    for name, n in counts.items():
+        spec = owned[name]
+        mine = conn.execute(select(func.count()).select_from(spec.table)
+                            .where(tables.owned(spec, account_id))).scalar() or 0
+        if mine != n:
+            raise ImportRefused(f"table {name}: {n - mine} rows of the archive belong to another account")
+        for fk in sorted(spec.table.foreign_keys, key=lambda f: f.parent.name):
+            parent = owned.get(str(fk.column.table.name))
+            if parent is None or parent.name == "accounts":
+                continue  # account_id itself was checked by the count above
+            stray = conn.execute(
+                select(func.count()).select_from(spec.table)
+                .where(tables.owned(spec, account_id), fk.parent.is_not(None),
+                       fk.parent.not_in(select(fk.column).where(tables.owned(parent, account_id))))).scalar()
+            if stray:
+                raise ImportRefused(f"table {name}: {stray} rows point at {parent.name} rows of another account")
 
 
 def _fix_sequences(conn: Connection, specs: list[tables.TableSpec]) -> None:
