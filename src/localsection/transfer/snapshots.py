@@ -98,7 +98,7 @@ def restore(db: Database, name: str) -> tuple[SnapshotInfo, float]:
     started = time.perf_counter()
     with archive.open("rb") as fh:
         if info.account is not None:
-            importer.import_account(db, fh, name=info.account, replace=True)
+            importer.import_account(db, fh, name=info.account, replace=True, trusted=True)
         else:
             importer.import_server(db, fh, force=True)
     return info, round((time.perf_counter() - started) * 1000, 1)
