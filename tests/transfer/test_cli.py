@@ -85,3 +85,24 @@ def test_large_tables_are_cut_into_bounded_members_that_read_back(api: Api, othe
     importer.import_account(other_target.state.db, io.BytesIO(buf.getvalue()), name=api.account)
     target = other_target.api_for(api)
     assert sorted(t["name"] for t in target.ok("get_all_tasks")) == [f"Task {i}" for i in range(7)]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_and_nothing_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from localsection.cli.transfer import progress_bar
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with progress_bar("export acme") as bar:
+        assert bar is None
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("TERM", "xterm")
+    with progress_bar("export acme") as bar:
+        assert bar is not None
+        bar("rows of tasks", 50, 100)
+        bar("rows of costs", 100, 100)
+    assert "export acme" in terminal.getvalue()
