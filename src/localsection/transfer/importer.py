@@ -118,8 +118,10 @@ def _load(db: Database, s: Session, conn: Connection, source: BinaryIO, *, scope
     header = parse_json(first)
     check_format(header)
     if header.get("scope") != scope:
-        what = "a whole-server dump" if header.get("scope") == "server" else "an account export"
-        raise ArchiveError(f"this archive is {what}: use " + ("restore" if scope == "account" else "import"))
+        what, wanted = (("a whole-server dump", "an account export") if scope == "account"
+                        else ("an account export", "a whole-server dump"))
+        raise ArchiveError(f"this archive is {what}, not {wanted}" + (": use localsection import" if scope == "server"
+                                                                     else ""))
     specs = {spec.name: spec for spec in (tables.exported_tables() if scope == "account" else tables.server_tables())}
     expected = header.get("expected_rows")
     total = sum(v for v in expected.values() if isinstance(v, int)) if isinstance(expected, dict) else 0
