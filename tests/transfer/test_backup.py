@@ -125,6 +125,6 @@ def test_a_backup_taken_under_writes_restores_into_a_fresh_server_that_answers_t
             assert same_origin(task, src, dst) == same_origin(source_tasks[task_id], src, dst)
         assert same_origin(call(dst, "get_users"), src, dst) == same_origin(source_users, src, dst)
         assert download(dst, files[0]["id"]) == source_bytes == bytes(range(256)) * 100
-        # Restoring again over the restored server is refused without --force: one line, exit 2.
-        again = cli(env, "restore", "--input", str(archive))
-        assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--force" in again.stderr
+        if method == "sqlite":  # once is enough: restoring over a server that holds accounts needs --force
+            again = cli(env, "restore", "--input", str(archive))
+            assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--force" in again.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import subprocess
@@ -11,7 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from localsection.config import Settings
+from localsection.db import Database
+from localsection.models import Account
 from localsection.transfer import export, format, importer
 from localsection.transfer.format import read_members
 from tests.factories import make_project, make_task
@@ -45,10 +48,14 @@ def test_export_to_stdout_imports_from_stdin_into_an_empty_server_and_refuses_a_
     imported = run(dst, "import", "--account", "localsection", stdin=archive)
     assert imported.returncode == 0, imported.stderr
     assert "imported account localsection: " in imported.stderr.decode()
-    # The imported default account is the server's default: `init` shows it with the source's key.
-    shown = [json.loads(run(d, "init", "--json").stdout) for d in (dst, src)]
-    assert shown[0]["api_key"] == shown[1]["api_key"] and shown[0]["account"] == "localsection"
-    assert shown[0]["owner"]["email"] == shown[1]["owner"]["email"]
+    # The imported default account is the server's default, with the source's key.
+    keys = []
+    for data_dir in (src, dst):
+        db = Database(Settings(data_dir=data_dir))
+        with db.session(write=False) as s:
+            keys.append(s.execute(select(Account.api_key, Account.is_default)).one())
+        db.dispose()
+    assert keys[0] == keys[1] and keys[1].is_default
     line = one_error_line(run(dst, "import", "--account", "localsection", stdin=archive))
     assert line == "error: account localsection exists and holds data: import into a new account name"
 
