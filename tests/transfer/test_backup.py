@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import shutil
 import subprocess
@@ -13,15 +14,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from localsection import clock
+from localsection.app import create_app
 from localsection.dev import temporary_postgres_database
 from tests.compat.conftest import Server, running_server
 from tests.conftest import BACKENDS, PG_URL
+from tests.helpers import Api
 
 CASES = [("sqlite", "sqlite"), ("sqlite", "logical")] + (
     [("postgres", "pg_dump"), ("postgres", "logical")] if "postgres" in BACKENDS else [])
@@ -128,3 +134,27 @@ def test_a_backup_taken_under_writes_restores_into_a_fresh_server_that_answers_t
         if method == "sqlite":  # once is enough: restoring over a server that holds accounts needs --force
             again = cli(env, "restore", "--input", str(archive))
             assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--force" in again.stderr
+
+
+def test_a_logical_backup_moves_a_whole_server_to_the_other_database_kind(tmp_path: Path) -> None:
+    """SQLite -> PostgreSQL (or SQLite -> SQLite when PostgreSQL is absent), in-process: every account and file."""
+    from localsection.transfer import backup as backups
+    from tests.transfer.conftest import fresh_state
+    from tests.transfer.world import answers, fill
+
+    with ExitStack() as stack:
+        source = fresh_state("sqlite", tmp_path / "source", stack)
+        target = fresh_state("postgres" if "postgres" in BACKENDS else "sqlite", tmp_path / "target", stack)
+        src_client = stack.enter_context(TestClient(create_app(state=source), base_url="http://testserver"))
+        dst_client = stack.enter_context(TestClient(create_app(state=target), base_url="http://testserver"))
+        api = Api.create(source, src_client, "moving")
+        world = fill(api)
+        clock.freeze(True)
+        stack.callback(clock.reset)
+        before = answers(api, world)
+        archive = io.BytesIO()
+        assert backups.backup(source.db, archive, method="logical").method == "logical"
+        result = backups.restore(target.settings, io.BytesIO(archive.getvalue()))
+        assert result.method == "logical" and result.files >= 3
+        after = answers(replace(api, state=target, client=dst_client), world)
+        assert after == before
