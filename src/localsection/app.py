@@ -25,6 +25,7 @@ from localsection.api.limits import BodyLimits
 from localsection.api.paths import PREFIX, enter_account_path
 from localsection.config import Settings
 from localsection.control import control_routes
+from localsection.control.snapshots import snapshot_routes
 from localsection.control.tokens import token_routes
 from localsection.oauth2.routes import oauth_routes
 from localsection.observe.middleware import observability
@@ -143,7 +144,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         *webapp_routes(state),
     ]
     if state.settings.emulator:  # off: every /_localsection/* path is the usual 404
-        routes.append(Mount("/_localsection", routes=control_routes(state) + token_routes(state)))
+        routes.append(Mount("/_localsection", routes=[*control_routes(state), *token_routes(state),
+                                                     *snapshot_routes(state)]))
     observed, route_noted, observe_routes = observability(state)  # access log, metrics, journal (observe/)
     routes += observe_routes
     api = {path: admin for path in ADMIN_PATHS} | {"/api/oauth2": user, "/api/oauth2/": user}

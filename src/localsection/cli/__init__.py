@@ -19,6 +19,7 @@ from localsection.cli.dev import dev_app
 from localsection.cli.doctor import doctor
 from localsection.cli.oauth import apps_app, tokens_app
 from localsection.cli.serve import serve, uvicorn_options
+from localsection.cli.transfer import register as register_transfer
 from localsection.cli.webhooks import webhooks_app, worker
 from localsection.config import ConfigError
 
@@ -38,6 +39,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.command("worker")(worker)
 app.command("serve")(serve)
 app.command("doctor")(doctor)
+register_transfer(app)  # export, import, backup, restore
 
 
 def package_version() -> str:
