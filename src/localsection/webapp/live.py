@@ -94,12 +94,15 @@ class Poller:
         self.task: asyncio.Task[None] | None = None
 
     def newest(self) -> int:
+        """The newest event id; the LOOKBACK before it count as seen (they happened before anyone listened)."""
         with self.state.db.session(write=False) as db:
-            return int(db.scalar(select(func.max(Event.id))) or 0)
+            last = int(db.scalar(select(func.max(Event.id))) or 0)
+            self.seen.extend(db.scalars(select(Event.id).where(Event.id > last - LOOKBACK, Event.id <= last)))
+        return last
 
     async def add(self, listener: Listener) -> int:
         """Register a stream; returns the id after which it starts."""
-        if self.last_id is None:
+        if self.last_id is None or not self.listeners:  # idle until now: start from what exists now
             self.last_id = await run_in_threadpool(self.newest)
         self.listeners.add(listener)
         if self.task is None or self.task.done():
@@ -232,16 +235,19 @@ async def live(request: Request) -> Response:
         began = time.monotonic()
         try:
             yield b"retry: 3000\n\n"
+            floor = start if after is None else after
             if after is not None and after < start:
-                async for chunk in send(await run_in_threadpool(_backlog, state, who.account_id, after)):
+                backlog = await run_in_threadpool(_backlog, state, who.account_id, after)
+                async for chunk in send(backlog):
                     yield chunk
+                floor = max([after, *(c.id for c in backlog)])
             while time.monotonic() - began < MAX_STREAM:
                 try:
                     changes = await asyncio.wait_for(listener.queue.get(), HEARTBEAT)
                 except TimeoutError:
                     yield b": ping\n\n"
                     continue
-                async for chunk in send([c for c in changes if after is None or c.id > after]):
+                async for chunk in send([c for c in changes if c.id > floor]):
                     yield chunk
         except _Ended:
             return
