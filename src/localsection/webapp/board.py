@@ -29,9 +29,13 @@ def board(page: Page) -> Response:
     except ApiError:
         return page.not_found()
     here = f"/project/{pid}/board" + (f"?group={result.group.id}" if result.group and group_id else "")
+    columns = [(c, label(page, c.tag.title) if c.tag else page._("No status"), str(c.tag.id) if c.tag else "")
+               for c in result.columns]
+    texts = {"executive": page._("Executive"), "dates": page._("Dates"), "priority": page._("Priority"),
+             "move_to": page._("Move to"), "move": page._("Move"), "csrf": page.csrf_token()}
     context: dict[str, Any] = {"board": result, "project": result.project, "label": label, "can_write": can_write(page),
-               "executive": lambda t: executive_name(page, t, result.users), "task_page": task_page,
-               "here": here}
+                               "executive": lambda t: executive_name(page, t, result.users), "task_page": task_page,
+                               "here": here, "columns": columns, "t_": texts, "root": page.root}
     if page.request.query_params.get("fragment") == "columns":
         return page.render("tasks_board_columns.html", **context)
     return page.render("tasks_board.html", **context)
