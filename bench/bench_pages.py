@@ -32,15 +32,15 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_tasks import PG_URL, Caller, _insert, _task  # noqa: E402
+from bench_tasks import PG_URL, Caller, _insert, _task
 
-from localsection import accounts, bootstrap  # noqa: E402
-from localsection.app import create_app  # noqa: E402
-from localsection.config import Settings  # noqa: E402
-from localsection.db import Database  # noqa: E402
-from localsection.dev import temporary_postgres_database  # noqa: E402
-from localsection.models import Project, Tag, Task, TaskTag  # noqa: E402
-from localsection.state import AppState  # noqa: E402
+from localsection import accounts, bootstrap
+from localsection.app import create_app
+from localsection.config import Settings
+from localsection.db import Database
+from localsection.dev import temporary_postgres_database
+from localsection.models import Project, Tag, Task, TaskTag
+from localsection.state import AppState
 
 PROJECTS = 20
 ACCOUNT = "pages"

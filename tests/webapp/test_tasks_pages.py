@@ -46,7 +46,7 @@ def test_the_task_list_shows_top_tasks_with_their_subtasks_and_the_columns(owner
     assert "2026-12-01" in text and "2026-12-15" in text
     assert f'data-child-of="{top}"' in page.text
     assert f'href="/project/{pid}/{top}/"' in page.text  # the API's page value is the link
-    assert 'data-live-topic="project:%d"' % pid in page.text
+    assert f'data-live-topic="project:{pid}"' in page.text
 
 
 def test_filters_sorting_and_the_api_filter_language(owner_web: WebClient, api: Api) -> None:
