@@ -61,6 +61,7 @@ def test_create_move_complete_reopen_and_delete_a_task_in_a_real_browser(page: A
         page.get_by_label("End", exact=True).fill("2026-12-10")
         page.get_by_label("Status", exact=True).select_option(str(status["To do"]))
         assert_no_critical_axe(page)
+        page.get_by_label("Title", exact=True).focus()
         screenshot(page, "task-form")
         with page.expect_navigation():
             page.get_by_role("button", name="Create task").click()
