@@ -253,3 +253,21 @@ def test_the_pages_speak_ukrainian(owner_web: WebClient, api: Api) -> None:
     owner_web.form("/me", {"action": "language", "language": "uk"})
     assert "Немає статусу" in text_of(owner_web.get(f"/project/{pid}/board").text)
     assert "Виконавець" in text_of(owner_web.get(f"/project/{pid}/").text)
+
+
+def test_bulk_complete_completes_the_chosen_tasks_and_reports_the_refused(owner_web: WebClient, api: Api) -> None:
+    pid = project(api)
+    a, b = task(api, pid, "Alpha"), task(api, pid, "Beta")
+    parent = task(api, pid, "Has an open subtask")
+    api.ok("post_task", id_project=pid, id_parent=parent, title="Open subtask")
+    untouched = task(api, pid, "Not chosen")
+    resp = owner_web.form(f"/project/{pid}/tasks/complete", {f"sel_{a}": "1", f"sel_{b}": "1", f"sel_{parent}": "1"},
+                          page=f"/project/{pid}/")
+    assert resp.status_code == 303
+    status = {t["name"]: t["status"] for t in api.ok("get_tasks", id_project=pid)}
+    assert status == {"Alpha": "done", "Beta": "done", "Has an open subtask": "active", "Not chosen": "active"}
+    text = text_of(owner_web.get(f"/project/{pid}/").text)
+    assert "2 tasks completed." in text and "1 task could not be completed." in text
+    none = owner_web.form(f"/project/{pid}/tasks/complete", {}, page=f"/project/{pid}/")
+    assert none.status_code == 400 and "Choose the tasks to complete." in text_of(none.text)
+    assert untouched

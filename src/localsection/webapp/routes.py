@@ -47,6 +47,7 @@ def webapp_routes(state: AppState) -> list[BaseRoute]:
         Route("/project/{pid:int}/", tasks.task_list),
         Route("/project/{pid:int}/board", board.board),
         Route("/project/{pid:int}/tasks/new", tasks.task_new, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/tasks/complete", tasks.bulk_complete, methods=["POST"]),
         Route("/project/{pid:int}/{tid:int}/edit", tasks.task_edit, methods=["GET", "POST"]),
         Route("/project/{pid:int}/{tid:int}/complete", tasks.task_complete, methods=["POST"]),
         Route("/project/{pid:int}/{tid:int}/reopen", tasks.task_reopen, methods=["POST"]),

@@ -391,3 +391,39 @@ def task_delete(page: Page) -> Response:
     subtasks = len(tasks.subtree_ids(page.ctx, task)) - 1
     return page.render("tasks_delete.html", task=task, subtasks=subtasks,
                        project=access.project(page.ctx, pid))
+
+
+MAX_BULK = 200  # tasks completed by one bulk action
+
+
+@webpage()
+def bulk_complete(page: Page) -> Response:
+    """POST `sel_<task id>=1` for each chosen task: complete each one the caller may (each checked like
+    complete_task; one that cannot be completed is reported and the others are still completed)."""
+    pid = _project_id(page)
+    try:
+        project = access.project(page.ctx, pid)
+    except ApiError:
+        return page.not_found()
+    back = local_next(page.form.get("next", "")) or f"/project/{project.id}/"
+    if not page.is_post:
+        return page.render("error.html", 400, title=page._("Something is not right"), message=page.error,
+                           link=(back, page._("Back to the tasks")))
+    chosen = [int(k[4:]) for k in page.form if k.startswith("sel_") and is_digits(k[4:]) and len(k) < 23]
+    if not chosen:
+        raise FormError("Choose the tasks to complete.")
+    done, failed = 0, 0
+    for task_id in sorted(chosen)[:MAX_BULK]:
+        try:
+            task = access.task(page.ctx, task_id)
+            if task.project_id != project.id or task.status == "done":
+                continue
+            tasks.complete_task(page.ctx, task_id=task.id)
+            done += 1
+        except ApiError:  # refused before anything was written (open subtasks, rights, required costs)
+            failed += 1
+    page.flash(page.ngettext("%(num)d task completed.", "%(num)d tasks completed.", done))
+    if failed:
+        page.flash(page.ngettext("%(num)d task could not be completed.", "%(num)d tasks could not be completed.",
+                                 failed), "error")
+    return redirect_after_post(page, back)
