@@ -271,3 +271,24 @@ def test_bulk_complete_completes_the_chosen_tasks_and_reports_the_refused(owner_
     none = owner_web.form(f"/project/{pid}/tasks/complete", {}, page=f"/project/{pid}/")
     assert none.status_code == 400 and "Choose the tasks to complete." in text_of(none.text)
     assert untouched
+
+
+def test_the_list_and_the_board_issue_the_same_number_of_queries_for_5_and_50_tasks(owner_web: WebClient,
+                                                                                  api: Api) -> None:
+    from tests.helpers import counted_statements
+
+    statuses(api)
+    counts = []
+    for n in (5, 50):
+        pid = project(api, f"Size {n}")
+        for i in range(n):
+            top = task(api, pid, f"Task {i}", email_user_to=api.owner_email, tags="To do" if i % 2 else "Review")
+            api.ok("post_task", id_project=pid, id_parent=top, title=f"Sub {i}")
+        row = []
+        for path in (f"/project/{pid}/", f"/project/{pid}/board"):
+            owner_web.get(path)  # warm: the session's touch, caches
+            with counted_statements(api) as seen:
+                assert owner_web.get(path).status_code == 200
+            row.append(len(seen))
+        counts.append(row)
+    assert counts[0] == counts[1], counts

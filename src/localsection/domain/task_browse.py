@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from localsection import access, errors
 from localsection.ctx import Ctx
 from localsection.db import core, ids_in
-from localsection.domain import tags
+from localsection.domain import members, tags
 from localsection.domain.tasks import SEARCH_FIELDS
 from localsection.filters import compile_filter
 from localsection.models import Project, Tag, TagGroup, Task, TaskTag, User
@@ -217,9 +217,8 @@ def current_status(ctx: Ctx, task_id: int, group_id: int) -> Tag | None:
 
 
 def visible_users(ctx: Ctx) -> list[User]:
-    """The account's active users, by name (the executive and subscriber choices)."""
-    return list(ctx.db.scalars(select(User).where(User.account_id == ctx.account_id, User.is_active.is_(True))
-                               .order_by(User.first_name, User.last_name, User.id)))
+    """The account's active users as get_users lists them, by name (the executive and subscriber choices)."""
+    return sorted(members.list_users(ctx), key=lambda u: (u.first_name.casefold(), u.last_name.casefold(), u.id))
 
 
 def move(ctx: Ctx, *, task_id: int, group_id: int, tag_id: int | None) -> dict[str, str]:
