@@ -37,7 +37,9 @@ class Api:
     @classmethod
     def create(cls, state: AppState, client: TestClient, name: str) -> Api:
         with state.db.session() as s:
-            created = accounts.create_account(s, name, f"owner@{name}.example.com", "owner-pass-1")
+            # A bare account (no default status group): the protocol tests count tag groups from zero.
+            created = accounts.create_account(s, name, f"owner@{name}.example.com", "owner-pass-1",
+                                              status_group=False)
             return cls(state, client, name, created.account.id, created.account.api_key, created.owner.id,
                        created.owner.email, created.password)
 

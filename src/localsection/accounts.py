@@ -15,11 +15,15 @@ from localsection import clock
 from localsection.config import Settings
 from localsection.db import Prepared, Snapshot
 from localsection.errors import HttpRefusal
-from localsection.models import Account, Team, User, new_user_id
+from localsection.models import Account, Tag, TagGroup, Team, User, new_user_id
 from localsection.passwords import hash_password, new_api_key, new_password
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+# The status group a new account starts with, so the web app's board has columns. English names are data (the
+# pages translate these known titles when they show them); the admin may rename or delete them.
+DEFAULT_STATUS_GROUP = "Status"
+DEFAULT_STATUSES = ("To do", "In progress", "Review", "Done")
 
 
 class AccountError(ValueError):
@@ -45,8 +49,9 @@ def names_from_email(email: str) -> tuple[str, str]:
 
 
 def create_account(db: Session, name: str, owner_email: str, owner_password: str | None = None,
-                   *, is_default: bool = False, timezone: str = "UTC") -> NewAccount:
-    """Create an account with its owner (role `owner`) and a first team named after the account."""
+                   *, is_default: bool = False, timezone: str = "UTC", status_group: bool = True) -> NewAccount:
+    """Create an account with its owner (role `owner`), a first team named after the account and (unless
+    `status_group` is False) the default task status group DEFAULT_STATUS_GROUP with DEFAULT_STATUSES."""
     name = name.strip().lower()
     if not valid_account_name(name):
         raise AccountError("account name must be a DNS label: a-z, 0-9 and '-', at most 63 characters")
@@ -71,8 +76,21 @@ def create_account(db: Session, name: str, owner_email: str, owner_password: str
     db.add(owner)
     db.flush()
     account.owner_id = owner.id
+    if status_group:
+        add_default_statuses(db, account.id)
     db.flush()
     return NewAccount(account, owner, password)
+
+
+def add_default_statuses(db: Session, account_id: int) -> TagGroup:
+    """The default task status group and its tags (a public `status` group, as add_task_tag_groups makes)."""
+    group = TagGroup(account_id=account_id, applies_to="task", title=DEFAULT_STATUS_GROUP, type="status",
+                     access="public")
+    db.add(group)
+    db.flush()
+    db.add_all([Tag(account_id=account_id, group_id=group.id, title=title) for title in DEFAULT_STATUSES])
+    db.flush()
+    return group
 
 
 def get_account(db: Session, name: str) -> Account:

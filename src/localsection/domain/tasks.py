@@ -1,6 +1,7 @@
 """Tasks and subtasks (PROTOCOL.md §4.3, §5): lists, search, one task, create, change, complete, reopen.
 
-There is deliberately no deletion (§9.1).
+The API cannot delete a task (§9.1); the web app can (delete_task, the `delete_task` webhook event). The web
+app also changes what update_task leaves alone: the description and checklist, subscribers and relations.
 """
 
 from __future__ import annotations
@@ -14,14 +15,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from localsection import access, errors, events, files, render, tagging
 from localsection.ctx import Ctx
 from localsection.filters import Field, compile_filter
 from localsection.formats import truthy
-from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibility, User
+from localsection.models import (
+    Comment,
+    CommentVisibility,
+    Cost,
+    CustomField,
+    CustomFieldValue,
+    Project,
+    StoredFile,
+    Task,
+    TaskRelation,
+    TaskSubscriber,
+    TaskTag,
+    TaskVisibility,
+    Timer,
+    User,
+)
 from localsection.read.tasks import TaskView, fetch_views, select_views
 from localsection.render import date as fmt_date
 from localsection.render import task_page
@@ -480,3 +496,128 @@ def reopen_task(ctx: Ctx, *, task_id: int) -> Task:
     ctx.db.flush()
     events.record(ctx, "reopen", "task", task.id, page_of(task), task.project_id)
     return task
+
+
+# -- what only the web app changes ----------------------------------------------------------------------
+
+MAX_TODO = 100  # checklist items of one task
+MAX_TODO_ITEM = 1000  # characters of one item
+RELATION_TYPES = ("finish-to-start", "start-to-start")
+
+
+def change_description(ctx: Ctx, *, task_id: int, text: str, todo: Sequence[str]) -> Task:
+    """Replace the description (already sanitized by the caller) and the checklist of a task the caller may
+    change; records update/task with the `text` (description and checklist, as task objects show it)."""
+    task = access.task(ctx, task_id, write=True)
+    items = [i.strip() for i in todo if i.strip()]
+    if len(items) > MAX_TODO or any(len(i) > MAX_TODO_ITEM for i in items):
+        raise errors.invalid_value("Checklist is too long")
+    users = access.users_by_id(ctx.db, ctx.account_id, {int(i) for i in task.mentions or [] if str(i).isdigit()})
+    before = task_text(task, users)
+    task.text, task.todo = text, items
+    ctx.db.flush()
+    after = task_text(task, users)
+    if after != before:
+        events.record(ctx, "update", "task", task.id, page_of(task), task.project_id, new={"text": after},
+                      old={"text": before})
+    return task
+
+
+def set_subscribers(ctx: Ctx, *, task_id: int, emails: Sequence[str]) -> list[User]:
+    """Make exactly these account users (e-mails) follow a task the caller may change (no event, as the API)."""
+    task = access.task(ctx, task_id, write=True)
+    users = access.users_by_emails(ctx, list(emails))
+    ctx.db.execute(delete(TaskSubscriber).where(TaskSubscriber.task_id == task.id))
+    _link_users(ctx, task.id, TaskSubscriber, users)
+    return users
+
+
+def subscriber_ids(ctx: Ctx, task_id: int) -> list[int]:
+    return list(ctx.db.scalars(select(TaskSubscriber.user_id).where(TaskSubscriber.task_id == task_id)
+                               .order_by(TaskSubscriber.user_id)))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A dependency of the edited task on another: `other` must finish (or start) before this one starts."""
+
+    other_id: int
+    type: str = "finish-to-start"
+
+
+def predecessors(ctx: Ctx, task_id: int) -> list[tuple[str, TaskView]]:
+    """The visible tasks this one depends on, with the relation type (as extra=relations `from` shows them)."""
+    links = dict(ctx.db.execute(select(TaskRelation.from_task_id, TaskRelation.type)
+                                .where(TaskRelation.to_task_id == task_id)).tuples().all())
+    if not links:
+        return []
+    views = fetch_views(ctx, select_views(text=False).where(Task.id.in_(links), access.visible_task_filter(ctx))
+                        .order_by(Task.id))
+    return [(links[v.id], v) for v in views]
+
+
+def set_predecessors(ctx: Ctx, *, task_id: int, relations: Sequence[Relation]) -> None:
+    """Replace the tasks this one depends on: each visible, of the same account, not itself, not one that
+    depends on this task already (no two-task cycles). Links to tasks the caller cannot see are kept."""
+    task = access.task(ctx, task_id, write=True)
+    wanted: dict[int, str] = {}
+    for rel in relations:
+        if rel.type not in RELATION_TYPES:
+            raise errors.invalid_value("Relation type is invalid", rel.type)
+        other = access.task(ctx, rel.other_id)
+        if other.id == task.id:
+            raise errors.invalid_value("A task cannot depend on itself", str(other.id))
+        wanted[other.id] = rel.type
+    if wanted:
+        cycles = ctx.db.scalars(select(TaskRelation.to_task_id).where(TaskRelation.from_task_id == task.id,
+                                                                      TaskRelation.to_task_id.in_(wanted))).first()
+        if cycles is not None:
+            raise errors.invalid_value("These tasks would depend on each other", str(cycles))
+    visible = {v.id for _, v in predecessors(ctx, task.id)}
+    ctx.db.execute(delete(TaskRelation).where(TaskRelation.to_task_id == task.id,
+                                              TaskRelation.from_task_id.in_(visible | set(wanted))))
+    if wanted:
+        ctx.db.execute(insert(TaskRelation), [{"from_task_id": other, "to_task_id": task.id, "type": kind}
+                                              for other, kind in wanted.items()])
+
+
+# -- delete -------------------------------------------------------------------------------------------
+
+def subtree_ids(ctx: Ctx, task: Task) -> list[int]:
+    """The task's id and those of its subtasks and sub-subtasks, deepest first (children before parents)."""
+    level = [task.id]
+    levels = [level]
+    for _ in range(MAX_DEPTH):
+        level = list(ctx.db.scalars(select(Task.id).where(Task.account_id == ctx.account_id,
+                                                          Task.parent_id.in_(level))))
+        if not level:
+            break
+        levels.append(level)
+    return [i for lvl in reversed(levels) for i in lvl]
+
+
+def delete_task(ctx: Ctx, *, task_id: int) -> None:
+    """Delete a task the caller may change with its subtasks and everything on them: comments, costs, timers,
+    file links (their stored bytes go with the next files sweep), tags, subscribers, relations, custom field
+    values. Records delete/task (the `delete_task` webhook event) for the task itself."""
+    task = access.task(ctx, task_id, write=True)
+    ids = subtree_ids(ctx, task)
+    page, project_id = page_of(task), task.project_id
+    comments = select(Comment.id).where(Comment.task_id.in_(ids))
+    db = ctx.db
+    db.execute(update(Task).where(Task.id.in_(ids)).values(parent_id=None))  # no order needed below
+    db.execute(delete(StoredFile).where(or_(StoredFile.task_id.in_(ids), StoredFile.comment_id.in_(comments))))
+    db.execute(delete(CommentVisibility).where(CommentVisibility.comment_id.in_(comments)))
+    db.execute(delete(Comment).where(Comment.task_id.in_(ids)))
+    db.execute(delete(Cost).where(Cost.task_id.in_(ids)))
+    db.execute(delete(Timer).where(Timer.task_id.in_(ids)))
+    task_fields = select(CustomField.id).where(CustomField.account_id == ctx.account_id,
+                                               CustomField.applies_to == "task")
+    db.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id.in_(task_fields),
+                                              CustomFieldValue.object_id.in_(ids)))
+    for model in (TaskTag, TaskSubscriber, TaskVisibility):
+        db.execute(delete(model).where(model.task_id.in_(ids)))
+    db.execute(delete(TaskRelation).where(or_(TaskRelation.from_task_id.in_(ids), TaskRelation.to_task_id.in_(ids))))
+    db.expunge(task)
+    db.execute(delete(Task).where(Task.id.in_(ids), Task.account_id == ctx.account_id))
+    events.record(ctx, "delete", "task", task_id, page, project_id)

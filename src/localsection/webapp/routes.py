@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from localsection.state import AppState
-from localsection.webapp import auth, profile, reports, taskpage, templating
+from localsection.webapp import auth, board, live, profile, reports, taskpage, tasks, templating
 from localsection.webapp.handlers import not_found
 
 # Paths the web app never answers: their 404s (and everything else) stay JSON, as API clients expect.
@@ -44,6 +44,17 @@ def webapp_routes(state: AppState) -> list[BaseRoute]:
         Route("/password/forgot", auth.forgot, methods=["GET", "POST"]),
         Route("/password/reset/{token}", auth.reset, methods=["GET", "POST"]),
         Route("/me", profile.me, methods=["GET", "POST"]),
+        # web-tasks: a project's task list, board, task forms, live updates
+        Route("/project/{pid:int}/", tasks.task_list),
+        Route("/project/{pid:int}/board", board.board),
+        Route("/project/{pid:int}/tasks/new", tasks.task_new, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/tasks/complete", tasks.bulk_complete, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/edit", tasks.task_edit, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/{tid:int}/complete", tasks.task_complete, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/reopen", tasks.task_reopen, methods=["POST"]),
+        Route("/project/{pid:int}/{tid:int}/delete", tasks.task_delete, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/{tid:int}/move", board.move, methods=["POST"]),
+        Route("/live", live.live),
         Route("/static/{name}", static),
         Route("/robots.txt", robots),
         # web-taskpage: the task page (comments, costs, timer, tags, files, activity) and reports
