@@ -21,7 +21,9 @@ PINNED = {
     "get_tasks": 4,  # account, project, tasks, users
     "get_comments": 4,  # account, task, comments, users
     "search_tasks": 3,  # account, tasks, users
-    "post_comment": 7,  # BEGIN, account, task, comment, event, webhooks of the account, COMMIT
+    # BEGIN, account, task, comment, event, webhooks of the account, the mail notification's task and its
+    # recipients (subscribers, mentioned; notify/triggers.py), COMMIT
+    "post_comment": 9,
     "add_costs": 7,  # BEGIN, account, task, author, project options, cost, COMMIT (costs record no event)
 }
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from localsection import accounts, files
 from localsection.db import Database
-from localsection.models import Account, User
+from localsection.models import Account, Tag, TagGroup, User
 from localsection.transfer import tables
 from localsection.transfer.format import (
     MAX_CHUNK_BYTES,
@@ -98,9 +98,13 @@ def wipe_account(conn: Connection, account_id: int) -> None:
 
 
 def _is_empty(s: Session, account: Account) -> bool:
-    """Nothing but the owner and the owner's team: what creating the account made."""
+    """Nothing but the owner, the owner's team and the default status group: what creating the account made."""
     owner = s.get(User, account.owner_id) if account.owner_id else None
-    keep = {"accounts": 1, "users": 1 if owner else 0, "teams": 1 if owner and owner.team_id else 0}
+    defaults = s.scalars(select(TagGroup.id).where(TagGroup.account_id == account.id, TagGroup.type == "status",
+                                                   TagGroup.title == accounts.DEFAULT_STATUS_GROUP)).all()
+    default_tags = s.scalar(select(func.count()).select_from(Tag).where(Tag.group_id.in_(defaults))) or 0
+    keep = {"accounts": 1, "users": 1 if owner else 0, "teams": 1 if owner and owner.team_id else 0,
+            "tag_groups": len(defaults), "tags": default_tags}
     conn = s.connection()
     for spec in tables.exported_tables():
         n = conn.execute(select(func.count()).select_from(spec.table)
