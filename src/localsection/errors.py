@@ -219,3 +219,8 @@ def webhook_events_invalid(names: str) -> ApiError:
 
 def webhook_not_found() -> ApiError:
     return ApiError(10, "WebHook not found")
+
+
+def delivery_not_found() -> ApiError:
+    """A webhook delivery that cannot be sent again (not a failed attempt of that webhook, or purged)."""
+    return ApiError(10, "Delivery not found")

@@ -290,12 +290,15 @@ def _plain_error(request: Request, status: int, message: str) -> Response:
     return HTMLResponse(f"<!doctype html><title>{status}</title><p>{message}</p>", status, headers=SECURITY_HEADERS)
 
 
-def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True) -> Callable[[Handler], Endpoint]:
+def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True,
+            write: bool = True) -> Callable[[Handler], Endpoint]:
     """Decorate `def handler(page: Page) -> Response` into an endpoint for `Route(path, endpoint, methods=...)`.
 
     signed_in: anonymous visitors are redirected to `/login?next=<this path>` (False: sign-in pages, 404s).
     max_body: the largest POST body accepted (413 page above it).
-    csrf: False only for a page that changes nothing on POST (the 404 page)."""
+    csrf: False only for a page that changes nothing on POST (the 404 page).
+    write: False runs a POST in a read transaction: for a handler whose domain call opens its own short write
+    transaction after slow work (add_webhook probes the URL first), so the write lock is not held meanwhile."""
 
     def decorate(handler: Handler) -> Endpoint:
         @functools.wraps(handler)
@@ -306,7 +309,7 @@ def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = Tr
                 form = await _read_form(request, max_body) if is_post else {}
             except _Refused as refused:
                 return refused.response
-            response, delay = await run_in_threadpool(_run, handler, request, state, form, signed_in, csrf)
+            response, delay = await run_in_threadpool(_run, handler, request, state, form, signed_in, csrf, write)
             if delay:
                 await asyncio.sleep(delay)
             return response
@@ -323,10 +326,10 @@ def _transaction(state: AppState, write: bool) -> Iterator[Session]:
 
 
 def _run(handler: Handler, request: Request, state: AppState, form: dict[str, str], signed_in: bool,
-         csrf: bool) -> tuple[Response, float]:
+         csrf: bool, write: bool = True) -> tuple[Response, float]:
     is_post = request.method == "POST"
     try:
-        return _attempt(handler, request, state, form, signed_in, is_post, csrf and is_post, "")
+        return _attempt(handler, request, state, form, signed_in, is_post, csrf and is_post, "", write=write)
     except (ApiError, FormError) as exc:
         message = exc.text() if isinstance(exc, ApiError) else exc.message
         variables = exc.variables if isinstance(exc, FormError) else {}
@@ -348,9 +351,9 @@ def _error_page(page: Page) -> Response:
 
 def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str, str], signed_in: bool,
              is_post: bool, check_csrf: bool, error: str,
-             error_vars: dict[str, Any] | None = None) -> tuple[Response, float]:
+             error_vars: dict[str, Any] | None = None, write: bool = True) -> tuple[Response, float]:
     touch: int | None = None
-    with _transaction(state, is_post) as db:
+    with _transaction(state, is_post and write) as db:
         try:
             account = accounts.resolve_account(db, request.headers.get("host", ""), state.settings,
                                                paths.account_in(request.scope))
