@@ -160,7 +160,7 @@ def project_list(page: Page) -> Response:
     if query:
         needle = query.casefold()
         rows = [r for r in rows if needle in r.name.casefold()]
-    return page.render("projects_list.html", groups=_grouped(page, rows), status=status, query=query,
+    return page.render("projects_list.html", groups=_grouped(page, rows), status_filter=status, query=query,
                        total=len(rows), can_write=can_write(page))
 
 
