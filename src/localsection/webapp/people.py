@@ -23,7 +23,7 @@ from localsection.webapp.projects import N_, can_write, user_label
 FIELD_MAX = 255
 # Roles an invitation may give; the admin roles only when an owner or account admin invites.
 INVITE_ROLES: tuple[Role, ...] = ("user", "reader", "guest", "team admin", "department admin", "account admin")
-PRESET_TITLES = {"USERS": N_("Users of the account"), "DEFAULT": N_("Contacts"),
+PRESET_TITLES = {"USERS": N_("Users of the account"), "DEFAULT": N_("General"),
                  "TEAM_ONLY": N_("Visible to my team"), "HIDDEN": N_("Hidden")}
 DOMAIN_MESSAGES = (N_("Group is invalid"), N_("Invalid email"), N_("Field is required"), N_("Access denied"))
 
