@@ -233,3 +233,26 @@ def test_a_client_team_user_sees_what_the_api_shows_them(web_app: Starlette, api
     web = web_client(web_app, api)
     web.sign_in("client@example.com", PASSWORD)
     assert _listed_ids(web.get("/projects?status=all").text) == _api_ids(api, "client@example.com")
+
+
+def test_the_list_costs_the_same_number_of_queries_for_3_or_40_projects(owner_web: WebClient) -> None:
+    from tests.helpers import counted_statements
+
+    api = owner_web.api
+    ann = add_user(api, "ann@example.com")
+
+    def fill(start: int, end: int) -> None:
+        for i in range(start, end):
+            pid = make_project(api, f"P{i}", members=[api.owner_id, ann], manager_id=ann)
+            make_task(api, pid, "t")
+        api.ok("update_project", id_project=pid, company=f"Folder {end}")
+
+    fill(0, 3)
+    owner_web.get("/projects")  # warm: the session's last_seen write and the statement caches
+    with counted_statements(api) as few:
+        assert owner_web.get("/projects").status_code == 200
+    fill(3, 40)
+    with counted_statements(api) as many:
+        page = owner_web.get("/projects")
+    assert len(_listed_ids(page.text)) == 40
+    assert len(many) == len(few), (len(few), len(many))
