@@ -256,3 +256,15 @@ def test_the_list_costs_the_same_number_of_queries_for_3_or_40_projects(owner_we
         page = owner_web.get("/projects")
     assert len(_listed_ids(page.text)) == 40
     assert len(many) == len(few), (len(few), len(many))
+
+
+def test_the_pages_speak_ukrainian_to_a_ukrainian_user(owner_web: WebClient) -> None:
+    owner_web.form("/me", {"action": "language", "language": "uk"})
+    make_project(owner_web.api, "Сайт")
+    texts = {path: text_of(owner_web.get(path).text) for path in ("/projects", "/projects/new", "/people", "/settings")}
+    assert "Новий проєкт" in texts["/projects"] and "1 проєкт" in texts["/projects"]
+    assert "Створити проєкт" in texts["/projects/new"] and "Виконавці можуть завершувати завдання" in texts["/projects/new"]
+    assert "Запросити користувача" in texts["/people"]
+    assert "Замінити ключ" in texts["/settings"] and "Вебхуки" in texts["/settings"]
+    bad = owner_web.form("/projects/new", {"title": ""})
+    assert bad.status_code == 400 and "Дайте проєкту назву." in text_of(bad.text)

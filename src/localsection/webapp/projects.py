@@ -79,10 +79,12 @@ def project_for(page: Page, *, write: bool) -> Project | Response:
     """The project of the URL if the user may see it (and change it): else the 404 page (unknown, another
     account's or not visible) or the 403 page (visible but read-only for them)."""
     try:
+        row = projects.get_project(page.ctx, project_id=_path_id(page))  # a hidden project is a 404 first
+        if write and page.is_post:
+            return projects.check_writable_project(page.ctx, project_id=row.id)  # row-locked until commit
         if write:
-            projects.get_project(page.ctx, project_id=_path_id(page))  # a hidden project is a 404 first
-            return projects.check_writable_project(page.ctx, project_id=_path_id(page))
-        return projects.get_project(page.ctx, project_id=_path_id(page))
+            access.require_write(page.ctx)  # a form the user could not send: 403 already on GET
+        return row
     except ApiError as exc:
         return forbidden(page) if exc.code == 20 else page.not_found()
 
