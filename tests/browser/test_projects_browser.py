@@ -192,6 +192,7 @@ def test_settings_rotate_the_key_register_an_app_and_watch_a_webhook(page: Any, 
     assert re.fullmatch(r"[0-9a-f]{32}", client_id) and re.fullmatch(r"[0-9a-f]{64}", secret)
     page.get_by_role("link", name="I have copied it").click()
     assert client_id in page.content() and secret not in page.content()
+    assert "projects_read, projects_write" in page.locator("main").inner_text()
 
     page.get_by_text("Add a webhook").click()
     page.get_by_label("URL").fill(receiver.url)

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from localsection import webhooks
-from localsection.models import OAuthApp, OutboxItem
-from localsection.oauth2 import apps
+from localsection.models import Account, OAuthApp, OutboxItem
+from localsection.oauth2 import apps, authorize
 from tests.factories import make_project
 from tests.helpers import Api
 from tests.webapp.helpers import PASSWORD, WebClient, add_user, csrf_in, text_of, web_client
@@ -60,7 +60,8 @@ def test_the_api_key_is_masked_shown_on_request_and_rotated_with_a_confirmation(
 
 def test_an_oauth_app_is_created_with_its_secret_shown_once_and_deleted(owner_web: WebClient) -> None:
     api = owner_web.api
-    resp = owner_web.form("/settings", {"action": "app", "name": "Integrator",
+    resp = owner_web.form("/settings", {"action": "app", "name": "Integrator", "scope-projects_read": "1",
+                                        "scope-tasks_read": "1",
                                         "redirect_uris": "https://app.example.com/cb\nhttp://localhost:8080/cb\n"})
     assert resp.status_code == 200
     client_id = re.search(r'id="client-id" type="text" readonly value="([0-9a-f]{32})"', resp.text)
@@ -70,11 +71,22 @@ def test_an_oauth_app_is_created_with_its_secret_shown_once_and_deleted(owner_we
         app = apps.by_client_id(s, client_id.group(1))
         assert app is not None and apps.secret_matches(app, secret.group(1))
         assert app.redirect_uris == ["https://app.example.com/cb", "http://localhost:8080/cb"]
+        assert app.scopes == ["projects_read", "tasks_read"]
+        # the app can never be granted more than it was registered for
+        account = s.get(Account, api.account_id)
+        assert account is not None
+        asked = {"client_id": app.client_id, "redirect_uri": "https://app.example.com/cb", "response_type": "code"}
+        got = authorize.validate(s, account, {**asked, "scope": "projects_read,projects_write,tasks_read"})
+        assert got.scopes == ["projects_read", "tasks_read"]
+        with pytest.raises(authorize.RedirectError):
+            authorize.validate(s, account, {**asked, "scope": "costs_write administrative"})
     listing = owner_web.get("/settings").text
     assert client_id.group(1) in listing and secret.group(1) not in listing
     for data, message in (({"name": ""}, "Give the app a name."),
                           ({"name": "x", "redirect_uris": ""}, "Give at least one redirect URI."),
-                          ({"name": "x", "redirect_uris": "http://evil.example.com/cb"}, "must use https")):
+                          ({"name": "x", "redirect_uris": "https://ok.example.com/cb"}, "Choose at least one scope"),
+                          ({"name": "x", "redirect_uris": "http://evil.example.com/cb", "scope-tasks_read": "1"},
+                           "must use https")):
         bad = owner_web.form("/settings", {"action": "app", **data})
         assert bad.status_code == 400 and message in text_of(bad.text), text_of(bad.text)[:300]
     assert owner_web.form("/settings", {"action": "app_delete", "client_id": client_id.group(1)}).status_code == 303

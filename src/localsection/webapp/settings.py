@@ -15,6 +15,7 @@ from localsection.errors import ApiError
 from localsection.formats import is_digits
 from localsection.models import Webhook
 from localsection.oauth2 import apps
+from localsection.tokens import ALL_SCOPES
 from localsection.webapp.handlers import FormError, Page, redirect_after_post, webpage
 from localsection.webapp.projects import N_, forbidden
 
@@ -42,7 +43,7 @@ def _render(page: Page, status: int | None = None) -> Response:
                        apps=[a for a in apps.list_apps(page.db, page.account) if a.name != apps.INTERNAL_APP_NAME],
                        hooks=hooks, pending=webhooks.pending_counts(page.ctx, ids),
                        last=webhooks.last_attempts(page.ctx, ids), event_names=webhooks.EVENT_NAMES,
-                       projects=visible, project_names=names, hook_projects=_hook_projects)
+                       projects=visible, project_names=names, hook_projects=_hook_projects, all_scopes=ALL_SCOPES)
 
 
 def _hook_projects(hook: Webhook) -> list[int]:
@@ -60,8 +61,11 @@ def _create_app(page: Page) -> Response:
         raise FormError("Give at least one redirect URI.")
     if len(uris) > URIS_MAX or any(len(u) > URL_MAX for u in uris):
         raise FormError("Too many or too long redirect URIs.")
+    scopes = [s for s in ALL_SCOPES if page.form.get(f"scope-{s}")]
+    if not scopes:
+        raise FormError("Choose at least one scope the app may ask for.")
     try:
-        created = apps.create(page.db, page.account, name, uris)
+        created = apps.create(page.db, page.account, name, uris, scopes)
     except apps.AppError as exc:
         raise FormError("This redirect URI cannot be used: %(detail)s", detail=str(exc)) from None
     return page.render("settings_app_created.html", app=created.app, secret=created.client_secret)
