@@ -269,3 +269,19 @@ def test_the_pages_speak_ukrainian_to_a_ukrainian_user(owner_web: WebClient) -> 
     assert "Замінити ключ" in texts["/settings"] and "Вебхуки" in texts["/settings"]
     bad = owner_web.form("/projects/new", {"title": ""})
     assert bad.status_code == 400 and "Дайте проєкту назву." in text_of(bad.text)
+
+
+def test_every_form_of_these_pages_carries_the_csrf_token_and_no_inline_code(owner_web: WebClient) -> None:
+    from localsection.webapp import handlers
+
+    api = owner_web.api
+    pid = make_project(api, "Formed", members=[api.owner_id])
+    add_user(api, "nopass@example.com", password=None)
+    for path in ("/projects", "/projects?status=all", "/projects/new", f"/project/{pid}/edit",
+                 f"/project/{pid}/members", "/people", "/settings"):
+        resp = owner_web.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["content-security-policy"] == handlers.CSP
+        assert "<script>" not in resp.text and "style=" not in resp.text and "<style" not in resp.text, path
+        posts = resp.text.count('method="post"')
+        assert posts > 1 and resp.text.count('name="csrf"') == posts, path  # the sign-out form too
