@@ -161,7 +161,8 @@ def test_each_role_sees_the_projects_get_projects_gives_it(web_app: Starlette, a
     make_project(api, "Not theirs")
     archived = make_project(api, "Archived with them", members=[member], status="archive")
     for email, role in (("member@example.com", "user"), ("reader@example.com", "reader"),
-                        ("guest@example.com", "guest"), ("admin@example.com", "account admin")):
+                        ("guest@example.com", "guest"), ("admin@example.com", "account admin"),
+                        ("lead@example.com", "team admin")):
         web = web_client(web_app, api)
         if email != "member@example.com":
             uid = add_user(api, email, role=role)  # type: ignore[arg-type]
@@ -204,7 +205,7 @@ def test_a_plain_user_cannot_open_projects_they_do_not_see_and_another_accounts_
     web = _signed_in(web_app, api, "member@example.com")
     hidden = make_project(api, "Hidden from member")
     foreign = make_project(other, "Other account's")
-    for pid in (hidden, foreign, 999_999_999):
+    for pid in (hidden, foreign, 999_999_999, 10**20):
         for path in (f"/project/{pid}/edit", f"/project/{pid}/members"):
             resp = web.get(path)
             assert resp.status_code == 404, (path, resp.status_code)

@@ -132,3 +132,19 @@ def test_each_role_sees_the_users_and_contacts_the_api_gives_it_and_invites_as_t
         promoted = web.form("/people", {"action": "user", "email": "boss@example.com", "role": "account admin"})
         assert promoted.status_code == 400
     assert "boss@example.com" not in _users(api)
+
+
+def test_an_admin_hands_a_user_without_a_password_a_new_link_and_nobody_else_can(web_app: Starlette,
+                                                                               api: Api) -> None:
+    uid = add_user(api, "nopass@example.com", password=None)
+    has_password = add_user(api, "plain@example.com")
+    owner = web_client(web_app, api)
+    owner.sign_in()
+    resp = owner.form("/people", {"action": "link", "user": str(uid)})
+    assert resp.status_code == 200 and "nopass@example.com can now set a password" in text_of(resp.text)
+    refused = owner.form("/people", {"action": "link", "user": str(has_password)})
+    assert refused.status_code == 400 and "has a password already" in text_of(refused.text)
+    plain = web_client(web_app, api)
+    plain.sign_in("plain@example.com", PASSWORD)
+    denied = plain.form("/people", {"action": "link", "user": str(uid)})
+    assert denied.status_code == 400 and "/password/reset/" not in denied.text

@@ -206,6 +206,7 @@ def test_another_accounts_webhooks_are_404(web_app: Starlette, api: Api, other: 
     mine = web_client(web_app, api)
     mine.sign_in()
     assert mine.get(f"/settings/webhooks/{hook_id}").status_code == 404
+    assert mine.get(f"/settings/webhooks/{10**20}").status_code == 404
     for action in ("pause", "delete"):
         resp = mine.form("/settings", {"action": action, "webhook": str(hook_id)})
         assert resp.status_code == 400 and "WebHook not found" in text_of(resp.text)

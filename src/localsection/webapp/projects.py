@@ -75,9 +75,14 @@ def _path_id(page: Page, name: str = "pid") -> int:
     return int(page.request.path_params[name])
 
 
+ID_MAX = 2**63 - 1  # larger ids in a URL exist nowhere (and would overflow a BIGINT parameter)
+
+
 def project_for(page: Page, *, write: bool) -> Project | Response:
     """The project of the URL if the user may see it (and change it): else the 404 page (unknown, another
     account's or not visible) or the 403 page (visible but read-only for them)."""
+    if _path_id(page) > ID_MAX:
+        return page.not_found()
     try:
         row = projects.get_project(page.ctx, project_id=_path_id(page))  # a hidden project is a 404 first
         if write and page.is_post:

@@ -17,7 +17,7 @@ from localsection.models import Webhook
 from localsection.oauth2 import apps
 from localsection.tokens import ALL_SCOPES
 from localsection.webapp.handlers import FormError, Page, redirect_after_post, webpage
-from localsection.webapp.projects import N_, forbidden
+from localsection.webapp.projects import ID_MAX, N_, forbidden
 
 URL_MAX = 2000
 URIS_MAX = 20
@@ -144,6 +144,8 @@ def webhook_log(page: Page) -> Response:
     if not page.is_admin:
         return forbidden(page)
     hook_id = int(page.request.path_params["wid"])
+    if hook_id > ID_MAX:
+        return page.not_found()
     if page.is_post:
         if page.form.get("action") != "redeliver":
             raise FormError("Unknown action.")
