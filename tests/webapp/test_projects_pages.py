@@ -286,3 +286,22 @@ def test_every_form_of_these_pages_carries_the_csrf_token_and_no_inline_code(own
         assert "<script>" not in resp.text and "style=" not in resp.text and "<style" not in resp.text, path
         posts = resp.text.count('method="post"')
         assert posts > 1 and resp.text.count('name="csrf"') == posts, path  # the sign-out form too
+
+
+def test_project_tags_are_picked_on_create_and_changed_or_cleared_on_edit(owner_web: WebClient) -> None:
+    api = owner_web.api
+    api.ok("add_project_tag_groups", access="public", title="Finance")
+    tags = {t["title"]: t["id"] for t in api.ok("add_project_tags", group="Finance", title="paid,billable")}
+    resp = owner_web.form("/projects/new", {"title": "Tagged", f"tag-{tags['paid']}": str(tags["paid"])})
+    assert resp.status_code == 303
+    project = api.ok("get_projects")[0]
+    assert project["tags"] == {str(tags["paid"]): "paid"}
+    pid = project["id"]
+    edit = owner_web.get(f"/project/{pid}/edit").text
+    assert f'name="tag-{tags["paid"]}" value="{tags["paid"]}" checked' in edit
+    owner_web.form(f"/project/{pid}/edit", {"title": "Tagged", f"tag-{tags['billable']}": str(tags["billable"])})
+    assert api.ok("get_project", id_project=pid)["tags"] == {str(tags["billable"]): "billable"}
+    owner_web.form(f"/project/{pid}/edit", {"title": "Tagged"})
+    assert "tags" not in api.ok("get_project", id_project=pid)
+    bad = owner_web.form("/projects/new", {"title": "Bad tag", "tag-999999": "999999"})
+    assert bad.status_code == 400 and "Tag is invalid" in text_of(bad.text)

@@ -14,11 +14,11 @@ from decimal import Decimal, InvalidOperation
 
 from starlette.responses import Response
 
-from localsection import access
-from localsection.domain import members, projects
+from localsection import access, tagging
+from localsection.domain import members, projects, tags
 from localsection.domain.projects import ANYONE, Anyone, Counts, ProjectChanges
 from localsection.errors import ApiError
-from localsection.models import Project, User
+from localsection.models import Project, Tag, TagGroup, User
 from localsection.render import projects as rp
 from localsection.webapp.handlers import FormError, Page, redirect_after_post, webpage
 
@@ -217,14 +217,27 @@ def _changes(page: Page, *, creating: bool) -> ProjectChanges:
     if start and end and end < start:
         raise FormError("The end date is before the start date.")
     picked = [v for k, v in page.form.items() if k.startswith("member-") and v][:1000]
+    tag_ids = _picked_tags(page)
     return ProjectChanges(
         title=title, manager=page.form.get("manager", "").strip() or None, executive=_executive(page),
         options={key: 1 if page.form.get(f"option-{key}") else 0 for key in rp.OPTION_KEYS},
-        members=picked if creating else projects.UNSET,
+        members=picked if creating else projects.UNSET, tags=tag_ids or projects.UNSET,
         date_start=start, date_end=end,
         max_time=_estimate(page, "max_time", "Time estimate (hours)"),
         max_money=_estimate(page, "max_money", "Budget"),
         text=text, company=page.form.get("folder", "").strip()[:projects.GROUP_TITLE_MAX + 1])
+
+
+def _picked_tags(page: Page) -> list[str]:
+    return [v for k, v in page.form.items() if k.startswith("tag-") and v][:500]
+
+
+def tag_choices(page: Page) -> list[tuple[TagGroup, list[Tag]]]:
+    """The project tags the user can see, by group (statuses first), for the form's picker."""
+    groups: dict[int, tuple[TagGroup, list[Tag]]] = {}
+    for tag, group in tags.list_tags(page.ctx, applies_to="project"):
+        groups.setdefault(group.id, (group, []))[1].append(tag)
+    return list(groups.values())
 
 
 def _form_values(project: Project | None, members_of: Sequence[int] = ()) -> dict[str, str]:
@@ -246,7 +259,7 @@ def _form_values(project: Project | None, members_of: Sequence[int] = ()) -> dic
 def _render_form(page: Page, project: Project | None, values: dict[str, str]) -> Response:
     form = page.form if page.error else values
     return page.render("projects_form.html", project=project, values=form, choices=user_choices(page),
-                       groups=group_titles(page), option_labels=OPTION_LABELS)
+                       groups=group_titles(page), option_labels=OPTION_LABELS, tag_groups=tag_choices(page))
 
 
 @webpage()
@@ -268,6 +281,10 @@ def project_edit(page: Page) -> Response:
         return found
     if page.is_post:
         projects.do_update_project(page.ctx, project=found, changes=_changes(page, creating=False))
+        visible = {str(t.id) for _, group_tags in tag_choices(page) for t in group_tags}
+        dropped = [str(t.id) for t in tagging.current(page.ctx, "project", found.id) if str(t.id) in visible]
+        if dropped and not _picked_tags(page):  # an empty set leaves tags alone in the domain: remove them
+            tags.update_project_tags(page.ctx, project_id=found.id, minus=dropped)
         page.flash(page._("Project “%(name)s” saved.", name=found.name))
         return redirect_after_post(page, "/projects")
     values = _form_values(found)
@@ -278,6 +295,7 @@ def project_edit(page: Page) -> Response:
         values["executive"] = users[found.executive_id].email
     rel = rp.load_related(page.ctx, [found], set())
     values["folder"] = rp.company(found, rel)
+    values.update({f"tag-{tag_id}": tag_id for tag_id in rel.tags.get(found.id, {})})
     return _render_form(page, found, values)
 
 
