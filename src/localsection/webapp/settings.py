@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from localsection import accounts
-from localsection.domain import projects, webhooks
+from localsection.domain import projects, webhook_control, webhooks
 from localsection.errors import ApiError
 from localsection.formats import is_digits
 from localsection.models import Webhook
@@ -41,8 +41,8 @@ def _render(page: Page, status: int | None = None) -> Response:
     names = {p.id: p.name for p in projects.list_projects(page.ctx)}
     return page.render("settings.html", status, api_key=page.account.api_key, masked_key=masked(page.account.api_key),
                        apps=[a for a in apps.list_apps(page.db, page.account) if a.name != apps.INTERNAL_APP_NAME],
-                       hooks=hooks, pending=webhooks.pending_counts(page.ctx, ids),
-                       last=webhooks.last_attempts(page.ctx, ids), event_names=webhooks.EVENT_NAMES,
+                       hooks=hooks, pending=webhook_control.pending_counts(page.ctx, ids),
+                       last=webhook_control.last_attempts(page.ctx, ids), event_names=webhooks.EVENT_NAMES,
                        projects=visible, project_names=names, hook_projects=_hook_projects, all_scopes=ALL_SCOPES)
 
 
@@ -101,10 +101,10 @@ def settings(page: Page) -> Response:
     elif action in ("pause", "enable", "delete"):
         hook_id = _hook(page, page.form.get("webhook", ""))
         if action == "pause":
-            webhooks.pause_webhook(page.ctx, webhook_id=hook_id)
+            webhook_control.pause_webhook(page.ctx, webhook_id=hook_id)
             page.flash(page._("The webhook is paused. Its events wait until you enable it."))
         elif action == "enable":
-            webhooks.enable_webhook(page.ctx, webhook_id=hook_id)
+            webhook_control.enable_webhook(page.ctx, webhook_id=hook_id)
             page.flash(page._("The webhook is enabled."))
         else:
             webhooks.delete_webhook(page.ctx, webhook_id=hook_id)
@@ -152,13 +152,13 @@ def webhook_log(page: Page) -> Response:
         attempt = _id(page.form.get("attempt", ""))
         if attempt is None:
             raise FormError("That delivery does not exist.")
-        webhooks.redeliver(page.ctx, webhook_id=hook_id, attempt_id=attempt)
+        webhook_control.redeliver(page.ctx, webhook_id=hook_id, attempt_id=attempt)
         page.flash(page._("The event is queued to be sent again."))
         return redirect_after_post(page, f"/settings/webhooks/{hook_id}")
     try:
-        hook = webhooks.get_webhook(page.ctx, webhook_id=hook_id)
+        hook = webhook_control.get_webhook(page.ctx, webhook_id=hook_id)
     except ApiError:
         return page.not_found()
-    deliveries = webhooks.list_deliveries(page.ctx, webhook_id=hook.id, limit=LOG_LIMIT)
+    deliveries = webhook_control.list_deliveries(page.ctx, webhook_id=hook.id, limit=LOG_LIMIT)
     return page.render("settings_webhook.html", hook=hook, deliveries=deliveries,
-                       pending=webhooks.pending_counts(page.ctx, [hook.id]).get(hook.id, 0), limit=LOG_LIMIT)
+                       pending=webhook_control.pending_counts(page.ctx, [hook.id]).get(hook.id, 0), limit=LOG_LIMIT)
