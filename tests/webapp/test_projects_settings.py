@@ -212,3 +212,26 @@ def test_another_accounts_webhooks_are_404(web_app: Starlette, api: Api, other: 
         assert resp.status_code == 400 and "WebHook not found" in text_of(resp.text)
     assert receiver.url not in mine.get("/settings").text
     assert [h["status"] for h in other.ok("get_webhooks")] == ["active"]
+
+
+def test_the_domain_lets_users_pause_only_their_own_webhooks_and_readers_none(api: Api, receiver: Receiver) -> None:
+    from localsection.domain import webhook_control
+    from localsection.domain import webhooks as hooks_domain
+    from localsection.errors import ApiError
+
+    add_user(api, "plain@example.com")
+    add_user(api, "reader@example.com", role="reader")
+    with api.ctx("plain@example.com", write=False) as ctx:  # add_webhook writes in a transaction of its own
+        mine = hooks_domain.add_webhook(ctx, url=receiver.url, events=["post_task"]).id
+    with api.ctx(write=False) as ctx:
+        admins = hooks_domain.add_webhook(ctx, url=receiver.url, events=["post_task"]).id
+    with api.ctx("plain@example.com") as ctx:
+        assert webhook_control.pause_webhook(ctx, webhook_id=mine).status == "paused"
+        with pytest.raises(ApiError, match="WebHook not found"):
+            webhook_control.pause_webhook(ctx, webhook_id=admins)
+    with api.ctx("reader@example.com") as ctx:
+        with pytest.raises(ApiError, match="Access denied"):
+            webhook_control.enable_webhook(ctx, webhook_id=mine)
+    with api.ctx() as ctx:  # the admin key manages every webhook of the account
+        assert webhook_control.enable_webhook(ctx, webhook_id=mine).status == "active"
+    assert {h["id"]: h["status"] for h in api.ok("get_webhooks")} == {str(mine): "active", str(admins): "active"}
