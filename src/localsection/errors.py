@@ -224,3 +224,8 @@ def webhook_not_found() -> ApiError:
 def comment_not_found() -> ApiError:
     """A comment that does not exist or is hidden from the caller (web app: edit / delete)."""
     return ApiError(4, "Comment not found")
+
+
+def delivery_not_found() -> ApiError:
+    """A webhook delivery that cannot be sent again (not a failed attempt of that webhook, or purged)."""
+    return ApiError(10, "Delivery not found")

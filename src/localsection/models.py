@@ -454,6 +454,7 @@ class OAuthApp(Base):
     name: Mapped[str] = mapped_column(String(255))
     redirect_uris: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    scopes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)  # what it may ask for; None = every scope
 
 
 class OAuthCode(Base):

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from localsection import access, errors, events, render, tagging
 from localsection.ctx import Ctx
-from localsection.models import Project, ProjectFolder, ProjectMember, Tag, Team, User
+from localsection.models import Project, ProjectFolder, ProjectMember, Tag, Task, Team, User
 from localsection.render import projects as rp
 from localsection.render.members import user_ref
 
@@ -402,3 +402,30 @@ def add_project_folder(ctx: Ctx, *, title: str) -> ProjectFolder:
     if len(title) > GROUP_TITLE_MAX:
         raise errors.title_too_long("title")
     return _folder(ctx, title)
+
+
+# -- counts for project lists (the web app) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counts:
+    open_tasks: int = 0
+    tasks: int = 0
+    members: int = 0
+
+
+def list_counts(ctx: Ctx, project_ids: Sequence[int]) -> dict[int, Counts]:
+    """Open/all top-level tasks the caller can see, and members, per project: two grouped queries per chunk."""
+    tasks: dict[int, tuple[int, int]] = {}
+    members: dict[int, int] = {}
+    for part in rp.chunks(list(project_ids)):
+        open_count = func.count().filter(Task.status == "active")
+        for pid, n_open, n_all in ctx.db.execute(
+                select(Task.project_id, open_count, func.count())
+                .where(Task.project_id.in_(part), Task.parent_id.is_(None), access.task_filter(ctx))
+                .group_by(Task.project_id)).all():
+            tasks[pid] = (int(n_open), int(n_all))
+        for pid, n in ctx.db.execute(select(ProjectMember.project_id, func.count())
+                                     .where(ProjectMember.project_id.in_(part))
+                                     .group_by(ProjectMember.project_id)).all():
+            members[pid] = int(n)
+    return {pid: Counts(*tasks.get(pid, (0, 0)), members.get(pid, 0)) for pid in project_ids}

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select, update
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from localsection import clock
 from localsection.models import Account, OAuthApp, OAuthRefreshToken, RevokedToken
-from localsection.tokens import ACCESS_TOKEN_TTL
+from localsection.tokens import ACCESS_TOKEN_TTL, ALL_SCOPES
 
 INTERNAL_APP_NAME = "localsection tokens (internal)"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -58,17 +59,30 @@ def check_redirect_uri(uri: str) -> str:
     return uri
 
 
-def create(db: Session, account: Account, name: str, redirect_uris: list[str]) -> NewApp:
-    """Register an app; the client id is 32 hex characters like Worksection's."""
+def create(db: Session, account: Account, name: str, redirect_uris: list[str],
+           scopes: Sequence[str] | None = None) -> NewApp:
+    """Register an app; the client id is 32 hex characters like Worksection's. `scopes` limits what the app may
+    ask for (None: every scope); an unknown name is refused."""
     if not name.strip():
         raise AppError("app name is required")
     uris = [check_redirect_uri(u.strip()) for u in redirect_uris]
+    allowed = None
+    if scopes is not None:
+        unknown = [s for s in scopes if s not in ALL_SCOPES]
+        if unknown or not scopes:
+            raise AppError(f"unknown scopes: {', '.join(unknown)}" if unknown else "no scopes given")
+        allowed = [s for s in ALL_SCOPES if s in scopes]
     secret = secrets.token_hex(32)
     app = OAuthApp(account_id=account.id, client_id=secrets.token_hex(16), secret_hash=hash_secret(secret),
-                   name=name.strip(), redirect_uris=uris, created_at=clock.now())
+                   name=name.strip(), redirect_uris=uris, created_at=clock.now(), scopes=allowed)
     db.add(app)
     db.flush()
     return NewApp(app, secret)
+
+
+def allowed_scopes(app: OAuthApp, asked: Sequence[str]) -> list[str]:
+    """The asked scopes this app may be granted (all of them when the app was registered without a limit)."""
+    return [s for s in asked if app.scopes is None or s in app.scopes]
 
 
 def by_client_id(db: Session, client_id: str) -> OAuthApp | None:

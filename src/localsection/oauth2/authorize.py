@@ -114,7 +114,7 @@ def validate(db: Session, account: Account, q: dict[str, str]) -> AuthRequest:
             raise RedirectError(redirect_uri, state, "invalid_request", "code_challenge_method must be S256")
         if not codes.PKCE_VALUE.match(challenge):
             raise RedirectError(redirect_uri, state, "invalid_request", "code_challenge is invalid")
-    scopes = parse_scopes(q.get("scope", ""))
+    scopes = apps.allowed_scopes(app, parse_scopes(q.get("scope", "")))
     if not scopes:
         raise RedirectError(redirect_uri, state, "invalid_scope", "No known scope was requested")
     return AuthRequest(app, redirect_uri, state, scopes, challenge)

@@ -300,14 +300,16 @@ def _plain_error(request: Request, status: int, message: str) -> Response:
 
 
 def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True,
-            uploads: bool = False) -> Callable[[Handler], Endpoint]:
+            uploads: bool = False, write: bool = True) -> Callable[[Handler], Endpoint]:
     """Decorate `def handler(page: Page) -> Response` into an endpoint for `Route(path, endpoint, methods=...)`.
 
     signed_in: anonymous visitors are redirected to `/login?next=<this path>` (False: sign-in pages, 404s).
     max_body: the largest POST body accepted (413 page above it).
     csrf: False only for a page that changes nothing on POST (the 404 page).
     uploads: the form may carry files (`page.files`), the body up to the API's upload cap
-    (Settings.max_body_bytes; its path must also be in api/limits.py `LARGE_BODY_PATHS`)."""
+    (Settings.max_body_bytes; its path must also be in api/limits.py `LARGE_BODY_PATHS`).
+    write: False runs a POST in a read transaction: for a handler whose domain call opens its own short write
+    transaction after slow work (add_webhook probes the URL first), so the write lock is not held meanwhile."""
 
     def decorate(handler: Handler) -> Endpoint:
         @functools.wraps(handler)
@@ -328,7 +330,7 @@ def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = Tr
                 rec.params = form  # passwords and CSRF tokens are redacted when the journal shows them
             try:
                 response, delay = await run_in_threadpool(_run, handler, request, state, form, signed_in, csrf,
-                                                          parts)
+                                                          parts, write)
             finally:
                 for part in parts:
                     await part.close()
@@ -348,10 +350,11 @@ def _transaction(state: AppState, write: bool) -> Iterator[Session]:
 
 
 def _run(handler: Handler, request: Request, state: AppState, form: dict[str, str], signed_in: bool,
-         csrf: bool, parts: list[UploadFile] | None = None) -> tuple[Response, float]:
+         csrf: bool, parts: list[UploadFile] | None = None, write: bool = True) -> tuple[Response, float]:
     is_post = request.method == "POST"
     try:
-        return _attempt(handler, request, state, form, signed_in, is_post, csrf and is_post, "", files=parts)
+        return _attempt(handler, request, state, form, signed_in, is_post, csrf and is_post, "", files=parts,
+                        write=write)
     except (ApiError, FormError) as exc:
         message = exc.text() if isinstance(exc, ApiError) else exc.message
         variables = exc.variables if isinstance(exc, FormError) else {}
@@ -373,9 +376,10 @@ def _error_page(page: Page) -> Response:
 
 def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str, str], signed_in: bool,
              is_post: bool, check_csrf: bool, error: str,
-             error_vars: dict[str, Any] | None = None, files: list[UploadFile] | None = None) -> tuple[Response, float]:
+             error_vars: dict[str, Any] | None = None, files: list[UploadFile] | None = None,
+             write: bool = True) -> tuple[Response, float]:
     touch: int | None = None
-    with _transaction(state, is_post) as db:
+    with _transaction(state, is_post and write) as db:
         try:
             account = accounts.resolve_account(db, request.headers.get("host", ""), state.settings,
                                                paths.account_in(request.scope))

@@ -8,7 +8,19 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from localsection.state import AppState
-from localsection.webapp import auth, board, live, profile, reports, taskpage, tasks, templating
+from localsection.webapp import (
+    auth,
+    board,
+    live,
+    people,
+    profile,
+    projects,
+    reports,
+    settings,
+    taskpage,
+    tasks,
+    templating,
+)
 from localsection.webapp.handlers import not_found
 
 # Paths the web app never answers: their 404s (and everything else) stay JSON, as API clients expect.
@@ -72,6 +84,17 @@ def webapp_routes(state: AppState) -> list[BaseRoute]:
         Route("/project/{pid:int}/{tid:int}/files/{fid:int}", taskpage.file_download),
         Route("/reports", reports.reports_page),
         Route("/reports/export.csv", reports.reports_csv),
+        # web-projects: projects, people, account settings
+        Route("/projects", projects.project_list),
+        Route("/projects/new", projects.project_new, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/edit", projects.project_edit, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/members", projects.project_members, methods=["GET", "POST"]),
+        Route("/project/{pid:int}/close", projects.project_close, methods=["POST"]),
+        Route("/project/{pid:int}/reopen", projects.project_reopen, methods=["POST"]),
+        Route("/people", people.people, methods=["GET", "POST"]),
+        Route("/settings", settings.settings, methods=["GET", "POST"]),
+        Route("/settings/webhooks/new", settings.webhook_new, methods=["POST"]),
+        Route("/settings/webhooks/{wid:int}", settings.webhook_log, methods=["GET", "POST"]),
     ]
 
 
