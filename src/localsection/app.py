@@ -103,7 +103,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
 
     async def not_found(request: Request, exc: Exception) -> Response:
         code = exc.status_code if isinstance(exc, HTTPException) else 404
-        if code == 404 and webapp_serves(request.url.path[len(request.scope.get("root_path", "")):]):
+        # scope["path"]: the path inside the account (after `/a/<name>`), whole even under a Mount such as
+        # /_localsection (whose root_path is not an account prefix: its 404s stay JSON)
+        if code == 404 and webapp_serves(request.scope["path"]):
             return await webapp_pages.not_found(request)  # an HTML page (JSON when no account is served here)
         message = "Method not allowed" if code == 405 else "Not found"
         return json_response({"status": "error", "message": message}, code)
