@@ -16,6 +16,7 @@ from localsection.cli.accounts import accounts_app, users_app
 from localsection.cli.common import account_url, emit, open_db
 from localsection.cli.custom_fields import app as custom_fields_app
 from localsection.cli.dev import dev_app
+from localsection.cli.migrate import migrate
 from localsection.cli.oauth import apps_app, tokens_app
 from localsection.cli.serve import serve, uvicorn_options
 from localsection.cli.webhooks import webhooks_app, worker
@@ -36,6 +37,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("worker")(worker)
 app.command("serve")(serve)
+app.command("migrate")(migrate)
 
 
 def package_version() -> str:
