@@ -120,7 +120,7 @@ class Writer:
         for kind, source, target in s.execute(select(MigratedId.kind, MigratedId.source_id, MigratedId.target_id)
                                               .where(MigratedId.account_id == acc.id)):
             self.ids.setdefault(kind, {})[source] = target
-        self._emails = dict(s.execute(select(User.email, User.id).where(User.account_id == acc.id)).tuples())
+        self._emails = {e: i for e, i in s.execute(select(User.email, User.id).where(User.account_id == acc.id))}
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
@@ -302,8 +302,8 @@ class Writer:
         with self.unit() as u:
             s = u.db
             folders = dict(s.execute(select(ProjectFolder.title, ProjectFolder.id)
-                                     .where(ProjectFolder.account_id == u.account.id)).tuples())
-            teams = dict(s.execute(select(Team.title, Team.id).where(Team.account_id == u.account.id)).tuples())
+                                     .where(ProjectFolder.account_id == u.account.id)).tuples().all())
+            teams = dict(s.execute(select(Team.title, Team.id).where(Team.account_id == u.account.id)).tuples().all())
             for src in rows:
                 if u.target("project", src.get("id")) is not None:
                     continue
