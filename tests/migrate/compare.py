@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-DROP = {"id", "page", "avatar"}
+DROP = {"id", "page", "avatar", "id_group"}  # ids, and what is made of ids
 
 
 def _ref(value: Any) -> Any:
