@@ -3,6 +3,7 @@ the new account answers like the source, also after an interrupted run was resum
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def test_an_interrupted_migration_resumes_and_the_new_account_answers_like_the_s
     assert report["copied"]["task"] == 6 and report["copied"]["comment"] == 3 and report["copied"]["file"] == 2
 
     # At most one request per second towards the source, and it never had to refuse one.
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1.0
     assert resumed.src.stats.throttled == 0
 

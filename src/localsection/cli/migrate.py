@@ -20,8 +20,8 @@ class RichProgress(Progress):
     """A progress bar per phase on the terminal (stderr): what is copied, how far, how long still."""
 
     def __init__(self) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bars
         self.bars = Bars(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                          TextColumn("{task.fields[requests]} requests"), TimeElapsedColumn(),
                          TimeRemainingColumn(), transient=False)

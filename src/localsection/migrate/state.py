@@ -54,8 +54,8 @@ class State:
 
     def as_json(self) -> dict[str, Any]:
         return {"version": VERSION, "source": self.source, "account": self.account, "done": sorted(self.done),
-                "files": self.files, "failures": self.failures, "ids": self.ids, "plan": self.plan, "cursor": self.cursor,
-                "requests": self.requests}
+                "files": self.files, "failures": self.failures, "ids": self.ids, "plan": self.plan,
+                "cursor": self.cursor, "requests": self.requests}
 
 
 def load(path: Path, source: str, account: str) -> State:

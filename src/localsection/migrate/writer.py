@@ -13,7 +13,7 @@ either exists completely, with its ids, or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -317,7 +317,7 @@ class Writer:
                         s.flush()
                         folder_id = folders[company] = folder.id
                 status = str(src.get("status") or "active")
-                options = src.get("options") if isinstance(src.get("options"), dict) else {}
+                options = _dict(src.get("options"))
                 p = Project(account_id=u.account.id, name=str(src.get("name") or ""), text=str(src.get("text") or ""),
                             status=status if status in ("active", "pending", "archive") else "active",
                             user_from_id=self.author(src.get("user_from")),
@@ -330,10 +330,10 @@ class Writer:
                             max_time=_decimal(src.get("max_time")), max_money=_decimal(src.get("max_money")))
                 s.add(p)
                 s.flush()
-                members = {self.user_id(m) for m in src.get("users") or []} - {None}
-                s.add_all(ProjectMember(project_id=p.id, user_id=m) for m in sorted(members) if m)
-                tags = {u.target("tag", t) for t in (src.get("tags") or {})} - {None}
-                s.add_all(ProjectTag(project_id=p.id, tag_id=t) for t in sorted(tags) if t)
+                members = _known(self.user_id(m) for m in src.get("users") or [])
+                s.add_all(ProjectMember(project_id=p.id, user_id=m) for m in members)
+                s.add_all(ProjectTag(project_id=p.id, tag_id=t) for t in _known(u.target("tag", t) for t in
+                                                                                   _dict(src.get("tags"))))
                 u.map("project", src.get("id"), p.id)
 
     # -- tasks ---------------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ class Writer:
                 text, todo = split_checklist(str(src.get("text") or ""))
                 name = str(src.get("name") or "")
                 status = "done" if src.get("status") == "done" else "active"
-                user_to = src.get("user_to") if isinstance(src.get("user_to"), dict) else {}
+                user_to = _dict(src.get("user_to"))
                 t = Task(account_id=u.account.id, project_id=project_id,
                          parent_id=parent_row.id if parent_row else None,
                          top_id=(parent_row.top_id or parent_row.id) if parent_row else None,
@@ -373,10 +373,10 @@ class Writer:
                          max_time=_decimal(src.get("max_time")), max_money=_decimal(src.get("max_money")))
                 s.add(t)
                 s.flush()
-                subs = {self.user_id(x) for x in src.get("subscribers") or []} - {None}
-                s.add_all(TaskSubscriber(task_id=t.id, user_id=x) for x in sorted(subs) if x)
-                tags = {u.target("tag", x) for x in (src.get("tags") or {})} - {None}
-                s.add_all(TaskTag(task_id=t.id, tag_id=x) for x in sorted(tags) if x)
+                subs = _known(self.user_id(x) for x in src.get("subscribers") or [])
+                s.add_all(TaskSubscriber(task_id=t.id, user_id=x) for x in subs)
+                s.add_all(TaskTag(task_id=t.id, tag_id=x) for x in _known(u.target("tag", x) for x in
+                                                                           _dict(src.get("tags"))))
                 u.map("task", src.get("id"), t.id)
                 written.append(src)
         return written
@@ -498,6 +498,15 @@ def split_checklist(text: str) -> tuple[str, list[str]]:
     else:
         head, *items = text.split(CHECKLIST)
     return head, items
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _known(ids: Iterable[int | None]) -> list[int]:
+    """The ids that were found, once each, in order."""
+    return sorted({i for i in ids if i})
 
 
 def _day(value: Any) -> dt.date | None:
