@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from localsection.cli.common import fail, load_settings, open_db
 from localsection.migrate.report import summary_lines, write_report
 from localsection.migrate.run import Migration, Progress
-from localsection.migrate.source import Source, SourceError, Unreachable
+from localsection.migrate.source import Source, SourceError, Unreachable, api_url
 from localsection.migrate.state import StateError, load
 from localsection.migrate.writer import TargetError, Writer
 
@@ -64,13 +65,15 @@ def migrate(source_url: str = typer.Option(..., "--from", help="The Worksection 
     its admin API into a new account; run the same command again to continue after an interruption."""
     if not 0 < rate <= 1000:
         fail("--rate must be above 0 and at most 1000 requests per second")
-    settings = load_settings()
     try:
-        from zoneinfo import ZoneInfo
-
+        api_url(source_url)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
         ZoneInfo(timezone)
-    except Exception:
+    except (ValueError, ZoneInfoNotFoundError):
         fail(f"--timezone: unknown time zone {timezone!r} (e.g. Europe/Kyiv)")
+    settings = load_settings()
     db = open_db(settings)
     writer = Writer(db, account, timezone)
     try:
