@@ -25,7 +25,7 @@ MAX_JSON_BYTES = 256 * 1024 * 1024  # one list answer (10,000 tasks with their t
 MAX_ATTEMPTS = 8  # per request, 429s and network errors together
 MAX_BACKOFF = 60.0
 CAP_MESSAGE = "Too many"
-SLACK = 0.03  # seconds added to each request's turn
+SLACK = 0.03  # 3 % over 1/rate between two requests
 
 
 class SourceError(Exception):
@@ -89,7 +89,7 @@ class Source:
         self._key = api_key
         # A little slack over 1/rate: a request that reaches the server a few milliseconds sooner than the one
         # before it did would otherwise find the source's bucket still empty and cost a 429 and a retry.
-        self._interval = 1.0 / rate + SLACK
+        self._interval = (1.0 + SLACK) / rate
         self._sleep, self._clock = sleep, clock
         self._next_at = 0.0
         self._on_request = on_request
