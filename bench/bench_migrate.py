@@ -22,16 +22,15 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from localsection import bootstrap
+from localsection.config import Settings
+from localsection.db import Database
+from localsection.migrate.run import Migration
+from localsection.migrate.source import SLACK, Source
+from localsection.migrate.state import State
+from localsection.migrate.writer import Writer
 
-from localsection import bootstrap  # noqa: E402
-from localsection.config import Settings  # noqa: E402
-from localsection.db import Database  # noqa: E402
-from localsection.migrate.run import Migration  # noqa: E402
-from localsection.migrate.source import SLACK, Source  # noqa: E402
-from localsection.migrate.state import State  # noqa: E402
-from localsection.migrate.writer import Writer  # noqa: E402
-from tests.compat.conftest import running_server  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 TARGET = 10_000
 
@@ -67,6 +66,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=300)
     parser.add_argument("--projects", type=int, default=4)
     args = parser.parse_args()
+    sys.path.insert(0, str(REPO))  # the source server is started the way the suite starts one
+    from tests.compat.conftest import running_server
+
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp) / "source",
                                                                {"LOCALSECTION_EMULATOR": "1"}) as srv:
         made = httpx.post(f"{srv.url}/_localsection/accounts", json={"name": "bench"}, timeout=30).json()

@@ -216,7 +216,9 @@ class Migration:
             self.state.failed("file", file_id, str(entry.get("name", "")), str(exc).removeprefix("download: "))
             return
         try:
-            self.out.file(file_id, entry, blob)
+            if not self.out.file(file_id, entry, blob):
+                self.state.failed("file", file_id, str(entry.get("name", "")),
+                                  f"its {entry['owner']} {entry['owner_id']} was not copied")
         finally:
             blob.unlink(missing_ok=True)
 
@@ -259,10 +261,8 @@ def flatten(rows: Iterable[Row], parent: str | None = None) -> Iterable[Row]:
 
 def parents_first(rows: list[Row]) -> tuple[list[Row], list[Row]]:
     """Rows ordered so that every parent comes before its subtasks; rows whose parent is missing apart."""
-    by_id = {str(r.get("id")): r for r in rows}
     ordered: list[Row] = []
     placed: set[str] = set()
-    orphans: list[Row] = []
     for level in range(3):
         for row in rows:
             rid, parent = str(row.get("id")), row.get("_parent")
@@ -271,6 +271,4 @@ def parents_first(rows: list[Row]) -> tuple[list[Row], list[Row]]:
             if (level == 0 and not parent) or (parent and parent in placed):
                 ordered.append(row)
                 placed.add(rid)
-    orphans = [r for r in rows if str(r.get("id")) not in placed]
-    del by_id
-    return ordered, orphans
+    return ordered, [r for r in rows if str(r.get("id")) not in placed]

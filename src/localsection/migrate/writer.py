@@ -430,11 +430,13 @@ class Writer:
 
     # -- files ---------------------------------------------------------------------------------------
 
-    def file(self, file_id: str, entry: Row, blob: Path) -> None:
-        """One downloaded file, stored and attached to its project, task or comment: one transaction."""
+    def file(self, file_id: str, entry: Row, blob: Path) -> bool:
+        """One downloaded file, stored and attached to its project, task or comment: one transaction.
+
+        False when what it belongs to was not copied."""
         with self.unit() as u:
             if u.target("file", file_id) is not None:
-                return
+                return True
             kind, owner = str(entry["owner"]), str(entry["owner_id"])
             project_id = task_id = comment_id = None
             when, author = self.when(entry.get("date_added")), self.user_id(entry.get("user_from"))
@@ -442,20 +444,20 @@ class Writer:
                 comment_id = u.target("comment", owner)
                 c = u.db.get(Comment, comment_id) if comment_id else None
                 if c is None:
-                    return
+                    return False
                 task_id, when, author = c.task_id, when or c.date_added, author or c.user_from_id
             elif kind == "task":
                 task_id = u.target("task", owner)
                 t = u.db.get(Task, task_id) if task_id else None
                 if t is None:
-                    return
+                    return False
                 when, author = when or t.date_added, author or t.user_from_id
             if task_id is not None:
                 project_id = u.db.scalar(select(Task.project_id).where(Task.id == task_id))
             else:
                 project_id = u.target("project", owner)
                 if project_id is None:
-                    return
+                    return False
             files.install_hooks(u.db.connection().engine)
             with blob.open("rb") as fh:
                 stored = files.write_blob(self.db.settings, fh, u.db.connection())
@@ -466,6 +468,7 @@ class Writer:
             u.db.add(row)
             u.db.flush()
             u.map("file", file_id, row.id)
+        return True
 
     # -- values --------------------------------------------------------------------------------------
 
