@@ -31,11 +31,13 @@ def command(src_url: str, key: str, account: str) -> list[str]:
             "--account", account]
 
 
-def test_a_killed_migration_run_again_finishes_without_duplicates_and_reports_a_lost_file(
+def test_a_killed_migration_run_again_finishes_without_duplicates_honours_a_429_and_reports_a_lost_file(
         source_server: str, tmp_path: Path) -> None:
     src = make_source(source_server, new_account_name(), SEED, realistic=True)
-    fault = {"action": "download", "account": src.name, "status_code": 4, "message": "File not found", "times": 1}
-    assert httpx.post(f"{source_server}/_localsection/faults", json=fault, timeout=10).status_code == 201
+    for fault in ({"action": "download", "account": src.name, "status_code": 4, "message": "File not found",
+                   "times": 1},
+                  {"action": "get_costs", "account": src.name, "http_status": 429, "retry_after": 2, "times": 1}):
+        assert httpx.post(f"{source_server}/_localsection/faults", json=fault, timeout=10).status_code == 201
     data = tmp_path / "target"
     env = cli_env(data)
     state = data / "migrate-acme.json"
@@ -56,6 +58,7 @@ def test_a_killed_migration_run_again_finishes_without_duplicates_and_reports_a_
     assert "migrated:" in done.stdout and "not copied: 1" in done.stdout
     report = json.loads((data / "migrate-acme.report.json").read_text())
     assert report["complete"] is True
+    assert report["throttled"] == 1 and report["retries"] == 1  # the 429 was waited out, then get_costs answered
     assert report["copied"] | {"file": 1} == report["copied"]
     assert report["copied"]["task"] == 6 and report["copied"]["comment"] == 3 and report["copied"]["cost"] == 3
     [lost] = report["not_copied"]

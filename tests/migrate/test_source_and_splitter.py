@@ -141,8 +141,9 @@ class CappedCosts:
 
 def test_a_list_below_the_cap_is_read_at_once() -> None:
     fake = CappedCosts({"1": {dt.date(2026, 1, 1): 30}})
-    rows = splitter.by_projects(fake.fetch, fake.fetch, fake.fetch, ["1"], CAP, dt.date(2026, 12, 1))
-    assert len(rows) == 30 and fake.calls == [(None, None, None)]
+    pieces: list[list[dict[str, object]]] = []
+    splitter.by_projects(fake.fetch, fake.fetch, fake.fetch, ["1"], CAP, dt.date(2026, 12, 1), pieces.append)
+    assert [len(p) for p in pieces] == [30] and fake.calls == [(None, None, None)]
 
 
 @pytest.mark.parametrize("truncate", [False, True])
@@ -150,8 +151,11 @@ def test_a_list_at_the_cap_is_split_by_project_then_by_halved_date_ranges(trunca
     busy = {dt.date(2026, 1, 1) + dt.timedelta(days=i): 700 for i in range(20)}  # 14,000 rows
     fake = CappedCosts({"1": {dt.date(2026, 3, 1): 5}, "2": busy, "3": {dt.date(2025, 5, 5): 9_000}},
                        truncate=truncate)
-    rows = splitter.by_projects(fake.fetch, fake.fetch, fake.fetch, ["1", "2", "3"], CAP, dt.date(2026, 12, 1))
-    assert len(rows) == 5 + 14_000 + 9_000
+    pieces: list[list[dict[str, object]]] = []
+    splitter.by_projects(fake.fetch, fake.fetch, fake.fetch, ["1", "2", "3"], CAP, dt.date(2026, 12, 1),
+                         pieces.append)
+    assert [len(p) for p in pieces] == [5, 14_000, 9_000]  # one piece per project: memory holds one at a time
+    rows = [r for p in pieces for r in p]
     assert len({(r["project"], r["date"], r["n"]) for r in rows}) == len(rows)  # nothing twice
     dated = [c for c in fake.calls if c[1] is not None]
     assert dated and {c[0] for c in dated} == {"2"}  # only the project above the cap was read by dates

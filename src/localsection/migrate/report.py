@@ -35,5 +35,8 @@ def summary_lines(report: dict[str, Any], path: Path) -> list[str]:
             lines.append(f"  {f['kind']} {f['id']}{name}: {f['reason']}")
         if len(failures) > SHOWN_FAILURES:
             lines.append(f"  … {len(failures) - SHOWN_FAILURES} more in the report")
+    if report["complete"]:
+        lines.append(f"users have no password yet: localsection users set-password --account {report['account']} "
+                     "--email E --password P (or \"Forgot password\" in the web app)")
     lines.append(f"report: {path}")
     return lines

@@ -186,14 +186,17 @@ class Migration:
         if "costs" in self.state.done:
             return
         self.progress.phase("costs", None)
-        projects = self.state.plan.get("projects", [])
-        rows = splitter.by_projects(
+        splitter.by_projects(
             lambda: self.src.rows("get_costs"),
             lambda p: self.src.rows("get_costs", id_project=p),
             lambda p, a, b: self.src.rows("get_costs", id_project=p, datestart=splitter.wire_date(a),
                                           dateend=splitter.wire_date(b)),
-            projects, self.cap, self.today())
-        self.progress.phase("costs", len(rows))
+            self.state.plan.get("projects", []), self.cap, self.today(), self._write_costs)
+        self.state.done.add("costs")
+        self.checkpoint(with_ids=True)
+
+    def _write_costs(self, rows: list[Row]) -> None:
+        """One piece of the cost list, in chunks of COST_CHUNK rows (a transaction and a checkpoint each)."""
         for start in range(0, len(rows), COST_CHUNK):
             chunk = rows[start:start + COST_CHUNK]
             for orphan in self.out.costs(chunk):
@@ -201,8 +204,6 @@ class Migration:
                                   f"its task {(orphan.get('task') or {}).get('id')} was not copied")
             self.progress.advance(len(chunk))
             self.checkpoint()
-        self.state.done.add("costs")
-        self.checkpoint(with_ids=True)
 
     def _file(self, file_id: str) -> None:
         if self.out.done("file", file_id):

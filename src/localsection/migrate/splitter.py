@@ -57,19 +57,19 @@ def by_dates(fetch: Callable[[dt.date, dt.date], Rows], start: dt.date, end: dt.
 
 def by_projects(fetch_all: Callable[[], Rows], fetch_project: Callable[[str], Rows],
                 fetch_project_dates: Callable[[str, dt.date, dt.date], Rows], projects: Iterable[str],
-                cap: int, today: dt.date) -> Rows:
-    """The whole list; when it is at the cap, per project; a project at the cap, by date ranges."""
+                cap: int, today: dt.date, emit: Callable[[Rows], None]) -> None:
+    """The whole list, handed to `emit` in pieces: at once when below the cap; else per project, and a project
+    at the cap by date ranges (so memory holds one project's rows at most)."""
     rows = below_cap(fetch_all, cap)
     if rows is not None:
-        return rows
-    out: Rows = []
+        emit(rows)
+        return
     for project in projects:
         part = below_cap(lambda: fetch_project(project), cap)  # noqa: B023 - called at once
         if part is None:
             part = by_dates(lambda a, b: fetch_project_dates(project, a, b), EARLIEST,  # noqa: B023
                             today + dt.timedelta(days=366), cap)
-        out.extend(part)
-    return out
+        emit(part)
 
 
 def wire_date(day: dt.date) -> str:
