@@ -65,19 +65,17 @@ class Unit:
 
     def __init__(self, db: Session, account: Account, writer: Writer) -> None:
         self.db, self.account, self.writer = db, account, writer
-        self.mapped: list[tuple[str, str, int]] = []
+        self.mapped: dict[tuple[str, str], int] = {}
 
     def target(self, kind: str, source_id: Any) -> int | None:
         sid = str(source_id)
-        for k, s, t in self.mapped:
-            if k == kind and s == sid:
-                return t
-        return self.writer.ids.get(kind, {}).get(sid)
+        found = self.mapped.get((kind, sid))
+        return found if found is not None else self.writer.ids.get(kind, {}).get(sid)
 
     def map(self, kind: str, source_id: Any, target_id: int) -> None:
         self.db.add(MigratedId(account_id=self.account.id, kind=kind, source_id=str(source_id),
                                target_id=target_id))
-        self.mapped.append((kind, str(source_id), target_id))
+        self.mapped[(kind, str(source_id))] = target_id
 
 
 class Writer:
@@ -131,7 +129,7 @@ class Writer:
                 raise TargetError(f"account {self.name} does not exist yet")
             u = Unit(s, acc, self)
             yield u
-        for kind, source, target in u.mapped:
+        for (kind, source), target in u.mapped.items():
             self.ids.setdefault(kind, {})[source] = target
 
     def done(self, kind: str, source_id: Any) -> bool:
@@ -173,7 +171,7 @@ class Writer:
             if created_team is not None:
                 s.flush()
                 used = s.scalar(select(exists().where(User.team_id == created_team))) or any(
-                    t == created_team for k, _, t in u.mapped if k == "team")
+                    t == created_team for (k, _), t in u.mapped.items() if k == "team")
                 if not used:
                     s.execute(delete(Team).where(Team.id == created_team))
         with self.db.session(write=False) as s:
