@@ -6,8 +6,9 @@ Starts a source localsection (`serve --emulator`, SQLite) holding a generated ac
 comments on a third of the tasks, files on a fifth, two cost rows per task — and migrates it into a temporary
 SQLite database with the rate limit lifted. It prints the requests each action needed, the requests per task,
 and the local cost per request (source server + client + writes, measured); then projects a 10,000-task account
-of the same shape at the real service's 1 request/s: requests / rate + requests x local cost. (Waiting is the
-whole story at 1 request/s: the local part is a few milliseconds a request.)
+of the same shape at the real service's 1 request/s: requests x the longer of a turn (1/rate + 3 % slack) and the
+local cost of a request — turns run from one request's start to the next, so the local work is done while
+waiting, and waiting is the whole story at 1 request/s.
 """
 
 from __future__ import annotations
@@ -108,11 +109,13 @@ def main() -> None:
     projects = max(1, round(args.projects * TARGET / args.tasks))
     requests = fixed + per_project * projects + per_task * TARGET
     for rate in (1.0,):
-        waiting = requests * (1 + SLACK) / rate
-        hours = (waiting + requests * per_request) / 3600
+        # Turns are spaced from one request's start to the next, so local work up to a turn's length is done while
+        # waiting: a request costs the longer of its turn and its local work.
+        turn = (1 + SLACK) / rate
+        hours = requests * max(turn, per_request) / 3600
         print(f"projection, {TARGET} top-level tasks of this shape in {projects} projects at {rate:g} request/s: "
-              f"{requests:.0f} requests, {hours:.2f} h ({waiting / 3600:.2f} h waiting for the rate, "
-              f"{requests * per_request / 60:.1f} min local work)")
+              f"{requests:.0f} requests, {hours:.2f} h (turns of {turn:.2f} s; the local work, "
+              f"{requests * per_request / 60:.1f} min in all, fits inside them)")
 
 
 if __name__ == "__main__":
