@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from localsection.migrate.run import Migration
 from localsection.migrate.source import Source
 from localsection.migrate.state import load
 from localsection.migrate.writer import Writer
-from localsection.models import Account, MigratedId, User
+from localsection.models import Account, Comment, Cost, MigratedId, Project, StoredFile, Task, User
 from localsection.state import AppState
 from tests.conftest import new_account_name
 from tests.helpers import Api
@@ -135,3 +136,65 @@ def test_an_interrupted_migration_resumes_and_the_new_account_answers_like_the_s
         rows = s.query(MigratedId).filter_by(account_id=acc.id).count()
     assert rows == sum(report["copied"].values())
     assert load(state_path, src.url, name).ids["task"] == resumed.out.ids["task"]
+
+
+def test_a_crash_between_a_commit_and_its_state_file_never_copies_anything_twice(
+        backend: AppState, client: Any, source_server: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hardest moment to stop: a unit is committed, the state file not yet rewritten. Tried at every
+    checkpoint of a run (a source without the rate limit, so it takes seconds)."""
+    from localsection.migrate import run as run_module
+
+    src = make_source(source_server, new_account_name(), SEED, realistic=False)
+    real_save = run_module.save
+    saves = 0
+
+    def counting_save(path: Path, state: Any) -> None:
+        nonlocal saves
+        saves += 1
+        real_save(path, state)
+
+    monkeypatch.setattr(run_module, "save", counting_save)
+    complete = run_fast(src, backend, new_account_name(), tmp_path / "whole.json")
+    total, expected = saves, complete.report()["copied"]
+    assert total > 10 and expected["task"] == 6
+
+    for crash_at in range(1, total + 1):  # every checkpoint of the run
+        calls = 0
+
+        def crashing_save(path: Path, state: Any, crash_at: int = crash_at) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == crash_at:
+                raise Stop()
+            real_save(path, state)
+
+        name, state_path = new_account_name(), tmp_path / f"crash-{crash_at}.json"
+        monkeypatch.setattr(run_module, "save", crashing_save)
+        with pytest.raises(Stop):
+            run_fast(src, backend, name, state_path)
+        monkeypatch.setattr(run_module, "save", real_save)
+        resumed = run_fast(src, backend, name, state_path)
+        assert resumed.report()["copied"] == expected, crash_at
+        assert rows_of(backend, name) == {"Task": 6, "Comment": 3, "Cost": 3, "StoredFile": 2, "Project": 2,
+                                          "User": 4, "MigratedId": sum(expected.values())}, crash_at
+
+
+def rows_of(state: AppState, name: str) -> dict[str, int]:
+    """How many rows of each kind the account holds."""
+    with state.db.session(write=False) as s:
+        acc = s.scalars(select(Account).where(Account.name == name)).one()
+        return {m.__name__: s.scalar(select(func.count()).select_from(m).where(m.account_id == acc.id)) or 0
+                for m in (Task, Comment, Cost, StoredFile, Project, User, MigratedId)}
+
+
+def run_fast(src: SourceAccount, state: AppState, name: str, state_path: Path) -> Migration:
+    writer = Writer(state.db, name)
+    writer.check_target()
+    migration = Migration(Source(src.url, src.api_key, rate=1000.0), writer, load(state_path, src.url, name),
+                          state_path)
+    try:
+        migration.run()
+    finally:
+        migration.src.close()
+    return migration
