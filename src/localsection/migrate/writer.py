@@ -13,7 +13,7 @@ either exists completely, with its ids, or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -121,14 +121,19 @@ class Writer:
         self._emails = {e: i for e, i in s.execute(select(User.email, User.id).where(User.account_id == acc.id))}
 
     @contextmanager
-    def unit(self) -> Iterator[Unit]:
-        """One transaction in the target account; its ids join the map once it has committed."""
+    def unit(self, create: Callable[[Session], Account] | None = None) -> Iterator[Unit]:
+        """One transaction in the target account (made first by `create` when it does not exist yet); its ids
+        join the map once it has committed."""
         with self.db.session() as s:
-            acc = s.get(Account, self.account_id) if self.account_id else None
+            if self.account_id is None and create is not None:
+                acc: Account | None = create(s)
+            else:
+                acc = s.get(Account, self.account_id) if self.account_id else None
             if acc is None:
                 raise TargetError(f"account {self.name} does not exist yet")
             u = Unit(s, acc, self)
             yield u
+        self.account_id = acc.id
         for (kind, source), target in u.mapped.items():
             self.ids.setdefault(kind, {})[source] = target
 
@@ -142,12 +147,18 @@ class Writer:
         contacts: one transaction."""
         owner = _pick_owner(users)
         created_team: int | None = None
-        if self.account_id is None:
-            with self.db.session() as s:
+
+        def create(s: Session) -> Account:
+            nonlocal created_team
+            try:
                 made = accounts.create_account(s, self.name, str(owner.get("email", "")).strip().lower(),
                                                timezone=self.timezone)
-                self.account_id, self.owner_id, created_team = made.account.id, made.owner.id, made.owner.team_id
-        with self.unit() as u:
+            except accounts.AccountError as exc:
+                raise TargetError(f"cannot create account {self.name}: {exc}") from None
+            self.owner_id, created_team = made.owner.id, made.owner.team_id
+            return made.account
+
+        with self.unit(create) as u:  # the account, its owner and the members: all or nothing
             s = u.db
             for team in teams:
                 if not u.target("team", team.get("id")):
