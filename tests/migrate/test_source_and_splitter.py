@@ -74,10 +74,14 @@ def test_requests_are_spaced_to_the_rate() -> None:
 def test_a_429_waits_for_its_retry_after_and_the_request_succeeds() -> None:
     answers = [httpx.Response(429, headers={"Retry-After": "7"}, json={"status": "error",
                                                                         "message": "Too many requests"}),
-               httpx.Response(200, json={"status": "ok", "data": [{"id": "5"}]})]
+               httpx.Response(200, json={"status": "ok", "data": [{"id": "5"}]}),
+               httpx.Response(200, json={"status": "ok", "data": []})]
     src, t = source(lambda r: answers.pop(0))
     assert src.rows("get_projects") == [{"id": "5"}]
     assert 7 in t.sleeps and src.stats.throttled == 1 and src.stats.requests["get_projects"] == 2
+    before = t.now
+    src.rows("get_projects")
+    assert t.now - before >= 1.03 * 1.05 - 1e-9  # after a 429 the requests are spaced a little wider
 
 
 def test_network_errors_back_off_and_end_as_unreachable() -> None:

@@ -26,6 +26,7 @@ MAX_ATTEMPTS = 8  # per request, 429s and network errors together
 MAX_BACKOFF = 60.0
 CAP_MESSAGE = "Too many"
 SLACK = 0.03  # 3 % over 1/rate between two requests
+MAX_SLOWDOWN = 1.5  # each 429 widens the spacing by 5 %, up to this factor
 
 
 class SourceError(Exception):
@@ -89,7 +90,7 @@ class Source:
         self._key = api_key
         # A little slack over 1/rate: a request that reaches the server a few milliseconds sooner than the one
         # before it did would otherwise find the source's bucket still empty and cost a 429 and a retry.
-        self._interval = (1.0 + SLACK) / rate
+        self._interval = self._base = (1.0 + SLACK) / rate
         self._sleep, self._clock = sleep, clock
         self._next_at = 0.0
         self._on_request = on_request
@@ -127,6 +128,8 @@ class Source:
                     if resp.status_code == 429:
                         self.stats.throttled += 1
                         delay = _retry_after(resp.headers.get("Retry-After"), backoff)
+                        # Our spacing was not enough for this source (its clock, its queue): leave more from now on.
+                        self._interval = min(self._interval * 1.05, self._base * MAX_SLOWDOWN)
                     elif resp.status_code >= 500:
                         delay = backoff
                     elif resp.status_code != 200:
