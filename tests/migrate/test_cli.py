@@ -101,3 +101,17 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
                               "new", *args], env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 2, out.stderr
         assert text in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_wrong_api_key_is_a_one_line_error_and_creates_nothing(source_server: str, tmp_path: Path) -> None:
+    src = make_source(source_server, new_account_name(), {}, realistic=False)
+    data = tmp_path / "data"
+    out = subprocess.run(command(src.url, "0" * 32, "acme"), env=cli_env(data), capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == ("error: the source refused: get_users: Action hash is missed or "
+                                                   "invalid (check --from and --api-key)")
+    db = Database(Settings(data_dir=data))
+    with db.session(write=False) as s:
+        assert s.scalars(select(Account).where(Account.name == "acme")).first() is None
+    db.dispose()

@@ -101,10 +101,12 @@ def migrate(source_url: str = typer.Option(..., "--from", help="The Worksection 
     try:
         run.run()
     except KeyboardInterrupt:
-        status, message = 130, "interrupted"
+        status, message = 130, "interrupted; run the same command again to continue"
     except Unreachable as exc:
-        status, message = 1, f"the source stopped answering ({exc})"
-    except (SourceError, TargetError) as exc:
+        status, message = 1, f"the source stopped answering ({exc}); run the same command again to continue"
+    except SourceError as exc:
+        status, message = 2, f"the source refused: {exc} (check --from and --api-key)"
+    except TargetError as exc:
         status, message = 2, str(exc)
     finally:
         if progress is not None:
@@ -116,5 +118,5 @@ def migrate(source_url: str = typer.Option(..., "--from", help="The Worksection 
     for line in summary_lines(report, report_path):
         typer.echo(line)
     if status:
-        typer.echo(f"error: {message}; run the same command again to continue", err=True)
+        typer.echo(f"error: {message}", err=True)
         raise typer.Exit(status)
