@@ -104,10 +104,10 @@ class Source:
     # -- the wire ------------------------------------------------------------------------------------
 
     def _wait_turn(self) -> None:
+        """Wait until a turn since the last request has passed."""
         now = self._clock()
         if now < self._next_at:
             self._wait(self._next_at - now)
-        self._next_at = max(now, self._next_at) + self._interval
 
     def _wait(self, seconds: float) -> None:
         self.stats.waited += seconds
@@ -123,6 +123,9 @@ class Source:
             self.stats.requests[action] = self.stats.requests.get(action, 0) + 1
             if self._on_request is not None:
                 self._on_request(action)
+            # The next turn counts from the moment this request leaves (not from when its turn came): a thread
+            # that was not scheduled at once must not make the next request follow this one too closely.
+            self._next_at = self._clock() + self._interval
             try:
                 with self._http.stream("GET", url) as resp:
                     if resp.status_code == 429:
