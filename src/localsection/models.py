@@ -555,3 +555,17 @@ class MailPreference(Base):
     account_id: Mapped[int] = _account()
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     off_kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # kinds switched off while enabled
+
+
+class MigratedId(Base):
+    """Which object of a migration's source (`localsection migrate`) became which row here, by kind.
+
+    Written in the same transaction as the row it maps, so a resumed migration never copies an object twice.
+    """
+
+    __tablename__ = "migrated_ids"
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)  # user, project, task, comment, cost, file...
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_id: Mapped[int] = mapped_column(BigId)

@@ -17,6 +17,7 @@ from localsection.cli.common import account_url, emit, open_db
 from localsection.cli.custom_fields import app as custom_fields_app
 from localsection.cli.dev import dev_app
 from localsection.cli.doctor import doctor
+from localsection.cli.migrate import migrate
 from localsection.cli.oauth import apps_app, tokens_app
 from localsection.cli.serve import serve, uvicorn_options
 from localsection.cli.transfer import register as register_transfer
@@ -40,6 +41,7 @@ app.command("worker")(worker)
 app.command("serve")(serve)
 app.command("doctor")(doctor)
 register_transfer(app)  # export, import, backup, restore
+app.command("migrate")(migrate)
 
 
 def package_version() -> str:
