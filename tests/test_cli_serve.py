@@ -39,7 +39,7 @@ def banner(proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, str]:
         lines.append(line.rstrip("\n"))
         if line.startswith("  owner password:"):
             break
-    assert lines[0] == "localsection is serving the Worksection API"
+    assert lines[0] == "localsection is serving the Worksection API and its web app"
     return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
 
 

@@ -43,13 +43,14 @@ def _listen(settings: Settings) -> socket.socket:
 
 
 def _banner(creds: bootstrap.Credentials) -> None:
-    typer.echo("localsection is serving the Worksection API")
+    typer.echo("localsection is serving the Worksection API and its web app")
     typer.echo(f"  URL:            {creds.url}")
     typer.echo(f"  account:        {creds.account}")
     typer.echo(f"  admin API key:  {creds.api_key}")
     typer.echo(f"  owner e-mail:   {creds.owner_email}")
     shown = creds.owner_password or "(changed since it was generated)"
     typer.echo(f"  owner password: {shown}")
+    typer.echo("  web app:        open the URL in a browser and sign in with the owner e-mail and password")
     sys.stdout.flush()
 
 
