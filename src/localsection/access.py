@@ -245,6 +245,12 @@ def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
             or_(Task.publish_at.is_(None), Task.publish_at <= bindparam("now")))
 
 
+def admin_task_where() -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a task the admin sees (parameters `id`, `account`, `now`), for prebuilt statements that
+    read a task together with other rows (read.tasks.task_with_refs)."""
+    return _admin_task_where()
+
+
 _ADMIN_TASK = select(Task).where(*_admin_task_where())
 _TASKS = Snapshot(Task)
 _ADMIN_TASK_SNAPSHOT = Prepared(select(*_TASKS.columns).where(*_admin_task_where()))
@@ -347,6 +353,9 @@ def user_by_email(ctx: Ctx, email: str, *, invalid: ApiError | None = None) -> U
     value = email.strip()
     if not value or "," in value:
         raise invalid or errors.invalid_email(email)
+    own = ctx.user
+    if ctx.via_admin_key and own.email == value.lower() and own.is_active and own.account_id == ctx.account_id:
+        return own  # the admin key's owner: a snapshot read with the account, the very row the lookup would read
     row = _USER_BY_EMAIL.first(ctx.db, {"account": ctx.account_id, "email": value.lower()})
     if row is None:
         raise invalid or errors.invalid_email(email)

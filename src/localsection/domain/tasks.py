@@ -22,7 +22,7 @@ from localsection.ctx import Ctx
 from localsection.filters import Field, compile_filter
 from localsection.formats import truthy
 from localsection.models import Cost, Project, Task, TaskSubscriber, TaskVisibility, User
-from localsection.read.tasks import TaskView, fetch_views, select_views
+from localsection.read.tasks import TaskView, fetch_views, select_views, task_with_refs
 from localsection.render import date as fmt_date
 from localsection.render import task_page
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
@@ -168,8 +168,9 @@ def list_tasks(ctx: Ctx, *, project_id: int | None = None, with_text: bool = Fal
 
 
 def get_task(ctx: Ctx, *, task_id: int) -> Task:
-    """A visible task or subtask (a read-only snapshot); else 5 Task is invalid."""
-    return access.task_snapshot(ctx, task_id)
+    """A visible task or subtask (a read-only snapshot); else 5 Task is invalid. Read with the rows its task
+    object refers to (one statement; render.tasks uses them)."""
+    return task_with_refs(ctx, task_id)
 
 
 SEARCH_FIELDS: dict[str, Field] = {

@@ -15,11 +15,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, literal_column, null, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 
-from localsection import access
+from localsection import access, errors
 from localsection.ctx import Ctx
-from localsection.db import Prepared, core, ids_in, plain
+from localsection.db import Prepared, Snapshot, core, ids_in, plain
 from localsection.models import (
     Comment,
     Project,
@@ -254,6 +267,72 @@ def _load_one(ctx: Ctx, t: TaskView, rel: Related, *, with_parent: bool) -> None
         rel.tags = {t.id: {str(tag_id): title for tag_id, title in sorted(tags)}}
 
 
+# -- one task and everything it refers to, in one statement (get_task) ---------------------------------------
+
+_TASK_SNAPSHOT = Snapshot(Task)
+_N_TASK = len(_TASK_SNAPSHOT.columns)
+# Aliases: access filters refer to Project and Task in correlated subqueries, which must not bind to these rows.
+_FROM, _TO, _PROJECT, _PARENT = aliased(User), aliased(User), aliased(Project), aliased(Task)
+
+
+def _with_refs() -> Select[Any]:
+    """The task's columns, then its author, executive, project, parent and one tag per row (LEFT JOINs: a task
+    without tags is one row, a task with n tags n rows). Every joined row is held to the task's account."""
+    tt, tg, gr = TaskTag.__table__, Tag.__table__, TagGroup.__table__
+    tagged = tt.join(tg, tg.c.id == tt.c.tag_id).join(gr, gr.c.id == tg.c.group_id)
+    joined = (Task.__table__
+              .outerjoin(_FROM, and_(_FROM.id == Task.user_from_id, _FROM.account_id == Task.account_id))
+              .outerjoin(_TO, and_(_TO.id == Task.user_to_id, _TO.account_id == Task.account_id))
+              .outerjoin(_PROJECT, and_(_PROJECT.id == Task.project_id, _PROJECT.account_id == Task.account_id))
+              .outerjoin(_PARENT, and_(_PARENT.id == Task.parent_id, _PARENT.account_id == Task.account_id))
+              .outerjoin(tagged, and_(tt.c.task_id == Task.id, tg.c.account_id == Task.account_id)))
+    return select(*_TASK_SNAPSHOT.columns,
+                  _FROM.id, _FROM.email, _FROM.first_name, _FROM.last_name,
+                  _TO.id, _TO.email, _TO.first_name, _TO.last_name,
+                  _PROJECT.id, _PROJECT.name,
+                  _PARENT.id, _PARENT.name, _PARENT.project_id, _PARENT.top_id, _PARENT.status, _PARENT.priority,
+                  tg.c.id, tg.c.title, gr.c.access).select_from(joined)
+
+
+_ADMIN_WITH_REFS = Prepared(_with_refs().where(*access.admin_task_where()))
+
+
+def task_with_refs(ctx: Ctx, task_id: int | None) -> Task:
+    """access.task_snapshot(ctx, task_id) and the rows its task object refers to, in one round trip instead of
+    two; the related rows wait in ctx.memo for related() (one task, no list extras). 5 Task is invalid when the
+    caller may not see the task."""
+    if task_id is None:
+        raise errors.required("id_task")
+    if access.is_admin(ctx):
+        rows = _ADMIN_WITH_REFS.all(ctx.db, {"id": task_id, "account": ctx.account_id, "now": ctx.now()})
+    else:
+        rows = core(ctx.db).execute(_with_refs().where(Task.id == task_id, access.visible_task_filter(ctx))).all()
+    if not rows:
+        raise errors.task_invalid()
+    first = rows[0]
+    task = _TASK_SNAPSHOT.build(first[:_N_TASK])
+    (from_id, from_email, from_first, from_last, to_id, to_email, to_first, to_last, project_id, project_name,
+     parent_id, parent_name, parent_project, parent_top, parent_status, parent_priority) = first[_N_TASK:_N_TASK + 16]
+    rel = Related()
+    for uid, email, first_name, last_name in ((from_id, from_email, from_first, from_last),
+                                               (to_id, to_email, to_first, to_last)):
+        if uid is not None:
+            rel.users[uid] = plain(User, {"id": uid, "email": email, "first_name": first_name,
+                                          "last_name": last_name})
+    if project_id is not None:
+        rel.projects[project_id] = plain(Project, {"id": project_id, "name": project_name})
+    if parent_id is not None:
+        rel.parents[parent_id] = TaskRefRow(parent_id, parent_name, parent_project, parent_top, parent_status,
+                                            parent_priority)
+    public_only = access.in_client_team(ctx)
+    tags = sorted((row[-3], row[-2]) for row in rows
+                  if row[-3] is not None and (not public_only or row[-1] == "public"))
+    if tags:
+        rel.tags = {task.id: {str(tag_id): title for tag_id, title in tags}}
+    ctx.memo.task_refs = {task.id: rel}
+    return task
+
+
 def _subscribers(ctx: Ctx, ids: list[int]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = defaultdict(list)
     q = (select(TaskSubscriber.task_id, TaskSubscriber.user_id).where(ids_in(ctx.db, TaskSubscriber.task_id, ids))
@@ -319,7 +398,12 @@ def related(ctx: Ctx, views: list[TaskView], extra: frozenset[str], *, reduced_c
     if "subtasks" in extra:
         rel.children = load_children(ctx, views, active_only=active_only, text=bool(extra & TEXT_EXTRAS))
     if len(views) == 1 and not extra & _NEEDS_BULK and not (extra & TEXT_EXTRAS and views[0].mentions):
-        _load_one(ctx, views[0], rel, with_parent=with_parent)
+        read = ctx.memo.task_refs.pop(views[0].id, None) if ctx.memo.task_refs else None
+        if read is None:
+            _load_one(ctx, views[0], rel, with_parent=with_parent)
+        else:  # read with the task (task_with_refs)
+            rel.users, rel.projects, rel.tags = read.users, read.projects, read.tags
+            rel.parents = read.parents if with_parent else {}
     else:
         everyone = list(views)
         if not reduced_children:
