@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 
 from localsection import access, errors
 from localsection.ctx import Ctx
-from localsection.db import Prepared, Snapshot, core, ids_in, plain
+from localsection.db import Prepared, Snapshot, core, driver_rows, ids_in, plain
 from localsection.models import (
     Comment,
     Project,
@@ -118,6 +118,95 @@ def as_view(t: TaskLike) -> TaskView:
     # ~1 us a field); anything not loaded goes through the descriptor and loads.
     loaded = t.__dict__
     return TaskView._make(loaded[name] if name in loaded else getattr(t, name) for name in TaskView._fields)
+
+
+# -- task lists without extras, as driver rows (render.tasks.plain_task_objects) -------------------------------
+
+# The columns a task object without extras is made of, in this order (render.tasks unpacks them by position).
+LIST_FIELDS = ("id", "project_id", "top_id", "name", "status", "priority", "user_from_id", "user_to_id",
+               "user_to_any", "date_added", "date_start", "date_end", "time_start", "time_end", "date_closed",
+               "max_time", "max_money")
+_LIST_COLUMNS = tuple(getattr(Task, name) for name in LIST_FIELDS)
+
+
+def select_list_rows(with_parent: bool = False) -> Select[Any]:
+    """SELECT of the LIST_FIELDS columns (`with_parent`: then parent_id); add where/order_by and run it with
+    fetch_list_rows."""
+    return select(*_LIST_COLUMNS, Task.parent_id) if with_parent else select(*_LIST_COLUMNS)
+
+
+def fetch_list_rows(ctx: Ctx, query: Select[Any]) -> Sequence[tuple[Any, ...]]:
+    """The rows of a select_list_rows() query as the driver gives them (db.driver_rows): no per-row objects."""
+    return driver_rows(ctx.db, query)
+
+
+class ListRefs(NamedTuple):
+    """What the task objects of a list without extras refer to: user and project references, tags, parents."""
+
+    users: dict[int, dict[str, str]]
+    projects: dict[int, dict[str, str]]
+    tags: dict[int, dict[str, str]]
+    parents: dict[int, TaskRefRow]
+
+
+def _text(col: Any = None) -> Any:
+    return cast(null(), String) if col is None else col
+
+
+def _num(col: Any = None) -> Any:
+    return cast(null(), BigInteger) if col is None else col
+
+
+def _ref_row(kind: str, id_: Any, owner: Any = None, s1: Any = None, s2: Any = None, s3: Any = None,
+             n1: Any = None, n2: Any = None, n3: Any = None) -> Select[Any]:
+    """One branch of list_refs' UNION ALL: (kind, id, owner, s1, s2, s3, n1, n2, n3), unused columns NULL."""
+    return select(literal_column(f"'{kind}'").label("kind"), id_.label("id"), _num(owner).label("owner"),
+                  _text(s1).label("s1"), _text(s2).label("s2"), _text(s3).label("s3"), _num(n1).label("n1"),
+                  _num(n2).label("n2"), _num(n3).label("n3"))
+
+
+def list_refs(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent: bool = False) -> ListRefs:
+    """The references of LIST_FIELDS rows in one statement however many rows (a UNION ALL of the users, projects,
+    tags and, `with_parent`, the parents of subtasks: rows then end with parent_id). Every user and project id of
+    the rows has a reference (render.tasks reads them without a check)."""
+    if not rows:
+        return ListRefs({}, {}, {}, {})
+    user_ids = {r[6] for r in rows} | {r[7] for r in rows if r[7] is not None}
+    project_ids = {r[1] for r in rows}
+    db, acc = ctx.db, ctx.account_id
+    parts = [
+        _ref_row("u", User.id, s1=User.email, s2=User.first_name, s3=User.last_name).where(
+            ids_in(db, User.id, user_ids), User.account_id == acc),
+        _ref_row("p", Project.id, s1=Project.name).where(ids_in(db, Project.id, project_ids),
+                                                         Project.account_id == acc)]
+    tags = (_ref_row("t", Tag.id, owner=TaskTag.task_id, s1=Tag.title).join(TaskTag, TaskTag.tag_id == Tag.id)
+            .join(TagGroup, TagGroup.id == Tag.group_id)
+            .where(ids_in(db, TaskTag.task_id, [r[0] for r in rows]), Tag.account_id == acc))
+    if access.in_client_team(ctx):
+        tags = tags.where(TagGroup.access == "public")
+    parts.append(tags)
+    wanted = {r[-1] for r in rows if r[-1] is not None} if with_parent else set()
+    if wanted:
+        parts.append(_ref_row("r", Task.id, s1=Task.name, s2=Task.status, n1=Task.project_id, n2=Task.top_id,
+                              n3=Task.priority).where(ids_in(db, Task.id, wanted), Task.account_id == acc))
+    # Every id gets a reference (an unknown one an empty reference, as render_comments.unknown_user gives).
+    users = {uid: {"id": str(uid), "email": "", "name": ""} for uid in user_ids}
+    projects = {pid: {"id": str(pid), "name": "", "page": f"/project/{pid}/"} for pid in project_ids}
+    parents: dict[int, TaskRefRow] = {}
+    tagged: list[tuple[int, int, str]] = []
+    for kind, row_id, owner, s1, s2, s3, n1, n2, n3 in core(db).execute(union_all(*parts)):
+        if kind == "u":
+            users[row_id] = {"id": str(row_id), "email": s1, "name": f"{s2} {s3}".strip() or s1}
+        elif kind == "p":
+            projects[row_id]["name"] = s1
+        elif kind == "t":
+            tagged.append((owner, row_id, s1))
+        else:
+            parents[row_id] = TaskRefRow(row_id, s1, n1, n2, s2, n3)
+    by_task: dict[int, dict[str, str]] = {}
+    for task_id, tag_id, title in sorted(tagged):
+        by_task.setdefault(task_id, {})[str(tag_id)] = title
+    return ListRefs(users, projects, by_task, parents)
 
 
 @dataclass
