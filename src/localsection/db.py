@@ -382,6 +382,8 @@ class _Plan:
         self.results: list[Callable[[Any], Any] | None] = [
             column.type._cached_result_processor(dialect, None) for column in compiled._result_columns]
         self.convert = any(self.results)
+        # (position, conversion) of the columns that have one: a row's other values are taken as they are.
+        self.conversions = [(i, f) for i, f in enumerate(self.results) if f is not None]
 
     @property
     def expanding(self) -> bool:
@@ -400,9 +402,16 @@ class _Plan:
         rows = dbapi_conn.execute(self.sql, args).fetchall()
         if not (convert and self.convert):
             return rows  # type: ignore[no-any-return]
-        procs = self.results
-        return [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, row, strict=True))
-                for row in rows]
+        conversions = self.conversions
+        out = []
+        for row in rows:
+            cells = list(row)
+            for i, f in conversions:
+                v = cells[i]
+                if v is not None:
+                    cells[i] = f(v)
+            out.append(tuple(cells))
+        return out
 
 
 class Prepared:
@@ -420,15 +429,22 @@ class Prepared:
         assert isinstance(stmt, Executable)
         self.stmt = stmt
         self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
+        self._last_dialect: Dialect | None = None
+        self._last_plan: _Plan | None = None
 
     def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
         conn = core(session)
         dialect = conn.dialect
         if dialect.name != "sqlite":
             return conn.execute(self.stmt, params).all()
-        plan = self._plans.get(dialect)
-        if plan is None:
-            plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+        if dialect is self._last_dialect:  # one engine per process: skip the weak dictionary's lookup
+            plan = self._last_plan
+            assert plan is not None
+        else:
+            plan = self._plans.get(dialect)
+            if plan is None:
+                plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+            self._last_dialect, self._last_plan = dialect, plan
         return plan.run(conn.connection.dbapi_connection, params)
 
     def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:

@@ -117,7 +117,7 @@ def as_view(t: TaskLike) -> TaskView:
     # Loaded values straight from the instance dict (attribute access through the ORM's descriptors cost
     # ~1 us a field); anything not loaded goes through the descriptor and loads.
     loaded = t.__dict__
-    return TaskView._make(loaded[name] if name in loaded else getattr(t, name) for name in TaskView._fields)
+    return TaskView._make([loaded[name] if name in loaded else getattr(t, name) for name in TaskView._fields])
 
 
 # -- task lists without extras, as driver rows (render.tasks.plain_task_objects) -------------------------------
