@@ -11,8 +11,10 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
+from localsection import access
 from localsection.domain import tasks
-from localsection.models import Account, Team, User
+from localsection.models import Account, Task, Team, User
+from localsection.read.tasks import select_list_rows
 from localsection.render.tasks import plain_task_objects, render_tasks
 from tests.factories import make_project, make_task
 from tests.helpers import Api
@@ -108,3 +110,18 @@ def test_a_client_team_member_sees_no_private_tags_in_either(api: Api) -> None:
     _same(general, plain)
     assert plain and all("Secret" not in (t.get("tags") or {}).values() for t in plain)
     _same(*_both_searches(api, pid, "client@example.com"))
+
+
+def test_a_projects_tasks_are_read_through_the_account_project_index(api: Api) -> None:
+    """search_tasks `project =` and get_tasks read one project's tasks in id order through
+    ix_tasks_account_project (migration 0014), not by walking every task of the account."""
+    if api.state.db.dialect != "sqlite":
+        return  # PostgreSQL's planner chooses by table statistics; the index exists there too
+    pid = make_project(api, "Indexed")
+    make_task(api, pid, "one")
+    with api.ctx(write=False) as ctx:
+        query = select_list_rows().where(Task.account_id == ctx.account_id, Task.project_id == pid,
+                                         access.task_filter(ctx)).order_by(Task.id)
+        compiled = query.compile(dialect=ctx.db.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        plan = " ".join(str(r[3]) for r in ctx.db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "ix_tasks_account_project" in plan and "TEMP B-TREE" not in plan, plan

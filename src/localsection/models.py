@@ -553,3 +553,7 @@ class MailPreference(Base):
     account_id: Mapped[int] = _account()
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     off_kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # kinds switched off while enabled
+
+
+# One project's tasks of an account in id order (search_tasks `project =`, task lists): migration 0014.
+Index("ix_tasks_account_project", Task.account_id, Task.project_id, Task.id)
