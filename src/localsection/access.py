@@ -238,6 +238,20 @@ def project(ctx: Ctx, project_id: int | None, *, write: bool = False) -> Project
     return row
 
 
+def project_snapshot(ctx: Ctx, project_id: int | None) -> Project:
+    """project(), as a read-only snapshot (db.Snapshot) for reads that only need its columns (task lists)."""
+    if project_id is None:
+        raise errors.required("id_project")
+    if is_admin(ctx):
+        row = _ADMIN_PROJECT_SNAPSHOT.first(ctx.db, {"id": project_id, "account": ctx.account_id})
+    else:
+        row = core(ctx.db).execute(select(*_PROJECTS.columns).where(Project.id == project_id,
+                                                                    project_filter(ctx))).first()
+    if row is None:
+        raise errors.project_invalid()
+    return _PROJECTS.build(row)
+
+
 # Built once for callers who see the whole account (the statement costs more to build than to run); other
 # roles get the per-caller filter of visible_task_filter.
 def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
@@ -255,6 +269,9 @@ _ADMIN_TASK = select(Task).where(*_admin_task_where())
 _TASKS = Snapshot(Task)
 _ADMIN_TASK_SNAPSHOT = Prepared(select(*_TASKS.columns).where(*_admin_task_where()))
 _ADMIN_PROJECT = select(Project).where(Project.id == bindparam("id"), Project.account_id == bindparam("account"))
+_PROJECTS = Snapshot(Project)
+_ADMIN_PROJECT_SNAPSHOT = Prepared(select(*_PROJECTS.columns).where(Project.id == bindparam("id"),
+                                                                    Project.account_id == bindparam("account")))
 
 
 def task(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:

@@ -156,7 +156,7 @@ def list_tasks(ctx: Ctx, *, project_id: int | None = None, with_text: bool = Fal
         if not archived:
             q = not_archived(q)
     else:
-        project = access.project(ctx, project_id)
+        project = access.project_snapshot(ctx, project_id)
         q = columns.where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
     if active_only:
         q = q.where(Task.status == "active")

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Select,
     String,
     and_,
+    any_,
     bindparam,
     cast,
     func,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from localsection import access, errors
@@ -165,36 +168,68 @@ def _ref_row(kind: str, id_: Any, owner: Any = None, s1: Any = None, s2: Any = N
                   _num(n2).label("n2"), _num(n3).label("n3"))
 
 
+def _id_set(name: str, dialect: str) -> Any:
+    """A set of ids as ONE bound parameter: a JSON list read with json_each (SQLite), an array (PostgreSQL)."""
+    if dialect == "postgresql":
+        return any_(bindparam(name, type_=ARRAY(BigInteger)))
+    return select(func.json_each(bindparam(name, type_=String)).table_valued("value").c.value).scalar_subquery()
+
+
+def _in_ids(column: Any, name: str, dialect: str) -> Any:
+    ids = _id_set(name, dialect)
+    return column == ids if dialect == "postgresql" else column.in_(ids)
+
+
+def _refs_statement(dialect: str, public_only: bool) -> Prepared:
+    """list_refs' UNION ALL, built once per dialect (building it per list cost ~1 ms, more than running it)."""
+    acc = bindparam("acc", type_=BigInteger)
+    tags = (_ref_row("t", Tag.id, owner=TaskTag.task_id, s1=Tag.title).join(TaskTag, TaskTag.tag_id == Tag.id)
+            .join(TagGroup, TagGroup.id == Tag.group_id)
+            .where(_in_ids(TaskTag.task_id, "tasks", dialect), Tag.account_id == acc))
+    if public_only:
+        tags = tags.where(TagGroup.access == "public")
+    return Prepared(union_all(
+        _ref_row("u", User.id, s1=User.email, s2=User.first_name, s3=User.last_name).where(
+            _in_ids(User.id, "users", dialect), User.account_id == acc),
+        _ref_row("p", Project.id, s1=Project.name).where(_in_ids(Project.id, "projects", dialect),
+                                                         Project.account_id == acc),
+        tags,
+        _ref_row("r", Task.id, s1=Task.name, s2=Task.status, n1=Task.project_id, n2=Task.top_id,
+                 n3=Task.priority).where(_in_ids(Task.id, "parents", dialect), Task.account_id == acc)))
+
+
+_REFS: dict[tuple[str, bool], Prepared] = {}
+
+
 def list_refs(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent: bool = False) -> ListRefs:
-    """The references of LIST_FIELDS rows in one statement however many rows (a UNION ALL of the users, projects,
-    tags and, `with_parent`, the parents of subtasks: rows then end with parent_id). Every user and project id of
-    the rows has a reference (render.tasks reads them without a check)."""
+    """The references of LIST_FIELDS rows in one prebuilt statement however many rows (a UNION ALL of the users,
+    projects, tags and, `with_parent`, the parents of subtasks: rows then end with parent_id). Every user and
+    project id of the rows has a reference (render.tasks reads them without a check)."""
     if not rows:
         return ListRefs({}, {}, {}, {})
     user_ids = {r[6] for r in rows} | {r[7] for r in rows if r[7] is not None}
     project_ids = {r[1] for r in rows}
-    db, acc = ctx.db, ctx.account_id
-    parts = [
-        _ref_row("u", User.id, s1=User.email, s2=User.first_name, s3=User.last_name).where(
-            ids_in(db, User.id, user_ids), User.account_id == acc),
-        _ref_row("p", Project.id, s1=Project.name).where(ids_in(db, Project.id, project_ids),
-                                                         Project.account_id == acc)]
-    tags = (_ref_row("t", Tag.id, owner=TaskTag.task_id, s1=Tag.title).join(TaskTag, TaskTag.tag_id == Tag.id)
-            .join(TagGroup, TagGroup.id == Tag.group_id)
-            .where(ids_in(db, TaskTag.task_id, [r[0] for r in rows]), Tag.account_id == acc))
-    if access.in_client_team(ctx):
-        tags = tags.where(TagGroup.access == "public")
-    parts.append(tags)
     wanted = {r[-1] for r in rows if r[-1] is not None} if with_parent else set()
-    if wanted:
-        parts.append(_ref_row("r", Task.id, s1=Task.name, s2=Task.status, n1=Task.project_id, n2=Task.top_id,
-                              n3=Task.priority).where(ids_in(db, Task.id, wanted), Task.account_id == acc))
+    db = ctx.db
+    dialect = db.get_bind().dialect.name
+    key = (dialect, access.in_client_team(ctx))
+    statement = _REFS.get(key)
+    if statement is None:
+        statement = _REFS[key] = _refs_statement(*key)
+    ids: dict[str, list[int]] = {"users": sorted(user_ids), "projects": sorted(project_ids),
+                                 "tasks": [r[0] for r in rows], "parents": sorted(wanted)}
+    params: dict[str, Any] = {"acc": ctx.account_id}
+    if dialect == "postgresql":
+        params.update(ids)
+    else:
+        params.update({name: orjson.dumps(values).decode() for name, values in ids.items()})
+    found = statement.all(db, params)
     # Every id gets a reference (an unknown one an empty reference, as render_comments.unknown_user gives).
     users = {uid: {"id": str(uid), "email": "", "name": ""} for uid in user_ids}
     projects = {pid: {"id": str(pid), "name": "", "page": f"/project/{pid}/"} for pid in project_ids}
     parents: dict[int, TaskRefRow] = {}
     tagged: list[tuple[int, int, str]] = []
-    for kind, row_id, owner, s1, s2, s3, n1, n2, n3 in core(db).execute(union_all(*parts)):
+    for kind, row_id, owner, s1, s2, s3, n1, n2, n3 in found:
         if kind == "u":
             users[row_id] = {"id": str(row_id), "email": s1, "name": f"{s2} {s3}".strip() or s1}
         elif kind == "p":
