@@ -27,10 +27,11 @@ def load(path: Path) -> Figures:
 
 
 def find(figures: Figures, **match: Any) -> dict[str, Any] | None:
-    """The last figure set whose fields start with (scenario names) or equal the given values."""
+    """The last figure set whose fields equal the given values (a scenario by its first word: the action)."""
     found = None
     for f in figures:
-        if all(str(f.get(k, "")).startswith(v) if k == "scenario" else f.get(k) == v for k, v in match.items()):
+        if all(str(f.get(k, "")).split(" ")[0] == v if k == "scenario" else f.get(k) == v
+               for k, v in match.items()):
             found = f
     return found
 
