@@ -35,12 +35,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of the whole line)
 
 
-def postgres_pids() -> list[int]:
+def postgres_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` (their command line names it): other databases' work on a
+    shared server is not ours. PostgreSQL's own writers (WAL, checkpoints) are counted with "everything else"."""
+    if not database:
+        return []
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
+                if (entry / "comm").read_text().strip() == "postgres" and \
+                        f" {database} ".encode() in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
                     pids.append(int(entry.name))
             except OSError:
                 continue
@@ -57,6 +62,7 @@ def box_seconds() -> float:
 def measure(kind: str, duration: float) -> None:
     with harness.database(kind) as env:
         env = {**env, "LOCALSECTION_WEBHOOK_WORKER": "0"}
+        database = env.get("LOCALSECTION_DATABASE_URL", "").rsplit("/", 1)[-1] if kind == "postgres" else ""
         server = harness.start_server(env)
         try:
             seed = json.loads(harness.cli(env, "dev", "seed-bulk", "--account", server.account, "--tasks", "500",
@@ -68,13 +74,13 @@ def measure(kind: str, duration: float) -> None:
                                                                           {"id_task": task, "text": "x"})))
             for name, req in cases:
                 harness.load(name, req, duration=1)  # warm: prepared statements, pools
-                pg = postgres_pids()
+                pg = postgres_pids(database)
                 server_before, pg_before, box_before = cpu_seconds(server.proc.pid), sum(map(cpu_seconds, pg)), \
                     box_seconds()
                 started = time.perf_counter()
                 result = harness.load(name, req, duration=duration)
                 wall = time.perf_counter() - started
-                pg_now = set(pg) | set(postgres_pids())
+                pg_now = set(pg) | set(postgres_pids(database))
                 server_cpu = cpu_seconds(server.proc.pid) - server_before
                 pg_cpu = sum(map(cpu_seconds, pg_now)) - pg_before
                 box_cpu = box_seconds() - box_before
