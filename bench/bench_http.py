@@ -59,6 +59,8 @@ def run_backend(kind: str, ceiling: float) -> list[Result]:
                     continue
                 result = harness.load(name, req)
                 print(result.row(ceiling), flush=True)
+                harness.record("http", db=kind, scenario=name, rps=result.rps, p50_ms=result.p50_ms,
+                               p99_ms=result.p99_ms, errors=result.errors, ceiling=ceiling, tool=result.tool)
                 results.append(result)
         finally:
             server.stop()
@@ -75,6 +77,8 @@ def main() -> None:
         proc.terminate()
         proc.wait()
     print(ceiling.row(ceiling.rps))
+    harness.record("http", db="", scenario="ceiling", rps=ceiling.rps, p50_ms=ceiling.p50_ms, p99_ms=ceiling.p99_ms,
+                   errors=ceiling.errors, ceiling=ceiling.rps, tool=ceiling.tool)
     backends = ["sqlite"] + (["postgres"] if harness.postgres_available() else [])
     for kind in backends:
         print(f"-- {kind}: one server process" + (", durability normal" if kind == "sqlite" else ""), flush=True)
@@ -85,19 +89,22 @@ def main() -> None:
 
 
 def targets(kind: str, results: list[Result], ceiling: Result) -> None:
-    """One line per target of docs/performance.md: met or missed, with the figure."""
+    """One line per target of issue 17 (docs/performance.md) this run measures: met or missed, with the figure.
+    `make bench` repeats them, with the other scripts' targets, in bench/summary.py."""
     by_name = {r.name.split(" ")[0]: r for r in results}
     checks: list[tuple[str, bool]] = []
-    if "get_task" in by_name:
+    if kind == "sqlite" and "get_task" in by_name:
         share = by_name["get_task"].rps / ceiling.rps
-        checks.append((f"get_task >= 30% of the ceiling: {share:.0%}", share >= 0.30))
-    if kind == "sqlite" and "post_comment" in by_name:
-        rps = by_name["post_comment"].rps
-        checks.append((f"post_comment >= 1,000/s on SQLite: {rps:,.0f}/s", rps >= 1000))
-    worst = max(results, key=lambda r: r.p99_ms, default=None)
-    if worst is not None:
-        checks.append((f"p99 < 50 ms in every scenario: worst {worst.p99_ms:.1f} ms ({worst.name})",
-                       worst.p99_ms < 50))
+        checks.append((f"get_task >= 15% of the ceiling: {share:.1%}", share >= 0.15))
+    if kind == "sqlite" and "get_tasks" in by_name:
+        p99 = by_name["get_tasks"].p99_ms
+        checks.append((f"get_tasks (500 tasks) p99 < 50 ms: {p99:.1f} ms", p99 < 50))
+    if kind == "postgres":
+        for action, floor in (("get_task", 1500), ("post_comment", 1000)):
+            if action in by_name:
+                r = by_name[action]
+                checks.append((f"{action} >= {floor:,}/s, p99 < 50 ms: {r.rps:,.0f}/s, p99 {r.p99_ms:.1f} ms",
+                               r.rps >= floor and r.p99_ms < 50))
     errors = sum(r.errors for r in results)
     checks.append((f"no errors: {errors}", errors == 0))
     for text, ok in checks:

@@ -181,6 +181,8 @@ async def run(args: argparse.Namespace) -> None:
             ratio = us / base["many" if listing else "one"]
             print(f"  {name:<36} {us:9.1f} us/request  {calls:7.0f} calls/request  x{ratio:5.1f} baseline",
                   flush=True)
+            harness.record("inprocess", scenario=name, us=us, calls=calls, ratio=ratio,
+                           baseline=base["many" if listing else "one"])
     state.db.dispose()
 
 

@@ -47,6 +47,9 @@ def main() -> None:
                       f"2 processes {both:8,.0f} req/s (p99 {max(h.p99_ms for h in halves):6.1f} ms)   "
                       f"x{both / single.rps:4.2f}   errors {single.errors + sum(h.errors for h in halves)}",
                       flush=True)
+                harness.record("scaleout", scenario=name, one=single.rps, two=both, p99_one=single.p99_ms,
+                               p99_two=max(h.p99_ms for h in halves),
+                               errors=single.errors + sum(h.errors for h in halves))
         finally:
             first.stop()
             second.stop()

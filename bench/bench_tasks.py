@@ -18,6 +18,7 @@ import hmac
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,6 +37,9 @@ from localsection.db import Database
 from localsection.dev import temporary_postgres_database
 from localsection.models import Project, Task
 from localsection.state import AppState
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
 
 PG_URL = os.environ.get("LOCALSECTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PROJECTS = 20
@@ -186,6 +190,8 @@ def bench_all_tasks(label: str, state: AppState, client: TestClient, tasks: int,
     sql = statistics.median(timed(lambda: raw_all_tasks(state, account_id), repeat))
     print(f"[{label}] get_all_tasks ({tasks:,} tasks): p50 {api * 1000:9.1f} ms | raw SQL + orjson "
           f"{sql * 1000:9.1f} ms | ratio {api / sql:5.2f}")
+    harness.record("tasks", db=label, measure="get_all_tasks", tasks=tasks, api_ms=api * 1000, raw_ms=sql * 1000,
+                   ratio=api / sql)
     api_sub = statistics.median(timed(lambda: caller.post("get_all_tasks", extra="text,subtasks"), repeat))
     print(f"[{label}] get_all_tasks extra=text,subtasks:   p50 {api_sub * 1000:9.1f} ms")
 
@@ -209,12 +215,21 @@ def bench_search(label: str, state: AppState, client: TestClient, tasks: int, re
     for name, make in filters.items():
         sizes: list[int] = []
 
-        def run(make: Callable[[], str] = make, sizes: list[int] = sizes) -> None:
-            sizes.append(len(caller.ok("search_tasks", filter=make())))
+        answers: list[bytes] = []
 
-        times = timed(run, repeat)
+        def run(make: Callable[[], str] = make, answers: list[bytes] = answers) -> None:
+            answers.append(caller.post("search_tasks", filter=make()))
+
+        times = timed(run, repeat)  # the server's answer only: the client parses it below, untimed
+        for body in answers:
+            parsed = orjson.loads(body)
+            assert parsed["status"] == "ok", parsed
+            sizes.append(len(parsed["data"]))
         print(f"[{label}] search_tasks {name:<20} p50 {statistics.median(times) * 1000:8.1f} ms | p95 "
               f"{p95(times) * 1000:8.1f} ms | median result {int(statistics.median(sizes)):,} tasks")
+        harness.record("tasks", db=label, measure="search", filter=name, tasks=tasks,
+                       p50_ms=statistics.median(times) * 1000, p95_ms=p95(times) * 1000,
+                       result=int(statistics.median(sizes)))
 
 
 def _week(rnd: random.Random) -> str:

@@ -39,6 +39,19 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 ADMIN_PATH = "/api/admin/v2"
 
 
+# -- results for bench/summary.py -------------------------------------------------------------------------
+
+RESULTS = os.environ.get("LOCALSECTION_BENCH_RESULTS", "")  # a JSON-lines file `make bench` collects figures in
+
+
+def record(bench: str, **figures: Any) -> None:
+    """Append one set of measured figures to LOCALSECTION_BENCH_RESULTS (nothing when it is unset), for the
+    met/missed summary that `make bench` ends with (bench/summary.py)."""
+    if RESULTS:
+        with open(RESULTS, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"bench": bench, **figures}) + "\n")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,26 +5,29 @@ a lookup to get_task or post_comment fails here, in CI, instead of showing up mo
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event, select
 
+from localsection.db import Database
+from localsection.models import OutboxItem, Webhook
 from tests.factories import make_project
 from tests.helpers import Api
 
 # action -> round trips (BEGIN and COMMIT included when they are sent). Lower is fine: update the figure.
 PINNED = {
-    "get_task": 3,  # account, task, users it names
+    "get_task": 2,  # account; task + author, executive, project, parent, tags (one joined statement)
     "get_tasks": 4,  # account, project, tasks, users
     "get_comments": 4,  # account, task, comments, users
     "search_tasks": 3,  # account, tasks, users
-    # BEGIN, account, task, comment, event, webhooks of the account, the mail notification's task and its
-    # recipients (subscribers, mentioned; notify/triggers.py), COMMIT
-    "post_comment": 9,
-    "add_costs": 7,  # BEGIN, account, task, author, project options, cost, COMMIT (costs record no event)
+    # BEGIN, account, task, comment, event (+ whether the account has webhooks and the task subscribers), COMMIT;
+    # the webhooks and the mail recipients are read only when there are any
+    "post_comment": 6,
+    "add_costs": 6,  # BEGIN, account (+ owner = author), task, project options, cost, COMMIT (no event)
 }
 
 
@@ -80,3 +83,36 @@ def test_hot_actions_pay_the_pinned_number_of_round_trips_on_postgresql(api: Api
         assert len(seen) <= PINNED[action], f"{action}: {len(seen)} round trips, pinned {PINNED[action]}:\n" + \
             "\n".join(seen)
     assert found == PINNED, f"fewer round trips than pinned — lower the figures: {found}"
+
+
+def test_a_webhook_added_or_removed_by_another_process_counts_at_the_next_write(api: Api) -> None:
+    """The event INSERT says whether the account has webhooks (one round trip less when it has none). That answer
+    is read in the write's own transaction: a webhook another process adds counts from the next write on, and
+    one it deletes gets nothing more."""
+    pid = make_project(api, "hooks")
+    tid = api.ok("post_task", id_project=pid, title="a task")["id"]
+    api.ok("post_comment", id_task=tid, text="before")  # no webhook: nothing queued
+
+    other = Database(api.state.settings)  # its own engine and connections, as another server process has
+    try:
+        with other.session() as s:
+            hook = Webhook(account_id=api.account_id, url="http://127.0.0.1:9/hook", events="post_comment",
+                           projects="", created_at=dt.datetime(2026, 1, 1))
+            s.add(hook)
+            s.flush()
+            hook_id = hook.id
+
+        def queued() -> int:
+            with other.session(write=False) as s:
+                return len(list(s.scalars(select(OutboxItem.id).where(OutboxItem.webhook_id == hook_id))))
+
+        assert queued() == 0
+        api.ok("post_comment", id_task=tid, text="after")
+        assert queued() == 1
+        with other.session() as s:
+            s.execute(delete(OutboxItem).where(OutboxItem.webhook_id == hook_id))
+            s.execute(delete(Webhook).where(Webhook.id == hook_id))
+        api.ok("post_comment", id_task=tid, text="gone")
+        assert queued() == 0
+    finally:
+        other.dispose()

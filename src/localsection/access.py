@@ -238,6 +238,20 @@ def project(ctx: Ctx, project_id: int | None, *, write: bool = False) -> Project
     return row
 
 
+def project_snapshot(ctx: Ctx, project_id: int | None) -> Project:
+    """project(), as a read-only snapshot (db.Snapshot) for reads that only need its columns (task lists)."""
+    if project_id is None:
+        raise errors.required("id_project")
+    if is_admin(ctx):
+        row = _ADMIN_PROJECT_SNAPSHOT.first(ctx.db, {"id": project_id, "account": ctx.account_id})
+    else:
+        row = core(ctx.db).execute(select(*_PROJECTS.columns).where(Project.id == project_id,
+                                                                    project_filter(ctx))).first()
+    if row is None:
+        raise errors.project_invalid()
+    return _PROJECTS.build(row)
+
+
 # Built once for callers who see the whole account (the statement costs more to build than to run); other
 # roles get the per-caller filter of visible_task_filter.
 def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
@@ -245,10 +259,19 @@ def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
             or_(Task.publish_at.is_(None), Task.publish_at <= bindparam("now")))
 
 
+def admin_task_where() -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a task the admin sees (parameters `id`, `account`, `now`), for prebuilt statements that
+    read a task together with other rows (read.tasks.task_with_refs)."""
+    return _admin_task_where()
+
+
 _ADMIN_TASK = select(Task).where(*_admin_task_where())
 _TASKS = Snapshot(Task)
 _ADMIN_TASK_SNAPSHOT = Prepared(select(*_TASKS.columns).where(*_admin_task_where()))
 _ADMIN_PROJECT = select(Project).where(Project.id == bindparam("id"), Project.account_id == bindparam("account"))
+_PROJECTS = Snapshot(Project)
+_ADMIN_PROJECT_SNAPSHOT = Prepared(select(*_PROJECTS.columns).where(Project.id == bindparam("id"),
+                                                                    Project.account_id == bindparam("account")))
 
 
 def task(ctx: Ctx, task_id: int | None, *, write: bool = False) -> Task:
@@ -347,6 +370,9 @@ def user_by_email(ctx: Ctx, email: str, *, invalid: ApiError | None = None) -> U
     value = email.strip()
     if not value or "," in value:
         raise invalid or errors.invalid_email(email)
+    own = ctx.user
+    if ctx.via_admin_key and own.email == value.lower() and own.is_active and own.account_id == ctx.account_id:
+        return own  # the admin key's owner: a snapshot read with the account, the very row the lookup would read
     row = _USER_BY_EMAIL.first(ctx.db, {"account": ctx.account_id, "email": value.lower()})
     if row is None:
         raise invalid or errors.invalid_email(email)

@@ -3,6 +3,7 @@ setting passwords."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -122,6 +123,12 @@ def set_password(db: Session, account_name: str, email: str, password: str) -> U
 
 def account_name_from_host(host: str, settings: Settings) -> str | None:
     """`<account>.<domain>` -> account; an IP address, `localhost` or the bare domain -> None (default)."""
+    if len(host) > 255:  # longer than any DNS name: not worth a cache entry
+        return _parse_host(host, settings.domain)
+    return _cached_host(host, settings.domain)
+
+
+def _parse_host(host: str, domain: str) -> str | None:
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     hostname = hostname.strip("[]").lower().rstrip(".")
     try:
@@ -129,13 +136,18 @@ def account_name_from_host(host: str, settings: Settings) -> str | None:
         return None
     except ValueError:
         pass
-    if hostname in ("localhost", settings.domain, ""):
+    if hostname in ("localhost", domain, ""):
         return None
-    suffix = "." + settings.domain
+    suffix = "." + domain
     if hostname.endswith(suffix):
         label = hostname[: -len(suffix)]
         return label or None
     return None
+
+
+# Clients send the same few Host headers, and parsing one (the IP address check) cost ~20 Python calls per request.
+# Bounded: a client sending a new Host each time only evicts old entries.
+_cached_host = functools.lru_cache(maxsize=1024)(_parse_host)
 
 
 # Built once: constructing a statement (coercions, annotations, cache key) cost more than running it. One

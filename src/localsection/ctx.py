@@ -35,6 +35,7 @@ class Memo:
     client_team: bool | None = None
     hidden_tag_ids: frozenset[str] | None = None
     account_webhooks: list[Any] | None = None
+    task_refs: dict[int, Any] | None = None  # read.tasks.Related read with a task (get_task), by task id
 
 
 @dataclass

@@ -298,14 +298,16 @@ class Database:
         self.engine.dispose()
 
 
-_INLINE_IDS = 500
+# SQLite: up to this many ids inline; more as one JSON parameter. Building and compiling an IN list of hundreds of
+# placeholders cost more than the query (a 500-task list's tags: ~40 % of its time, docs/performance.md).
+_INLINE_IDS = 32
 
 
 def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
     """`column IN ids` that stays one statement with one parameter however many ids there are.
 
     PostgreSQL always gets `= ANY(array)`: an IN list of hundreds of placeholders cost more to render and for
-    psycopg to parse than the query (get_tasks of 500 tasks: 66 -> ~140 req/s). SQLite inlines up to 500.
+    psycopg to parse than the query (get_tasks of 500 tasks: 66 -> ~140 req/s). SQLite inlines up to 32.
     """
     values = sorted(set(ids))
     if session.get_bind().dialect.name == "postgresql":
@@ -364,8 +366,14 @@ class Snapshot(Generic[M]):
 class _Plan:
     """A statement compiled for one SQLite dialect: its SQL, parameter order and type conversions."""
 
-    def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
-        compiled = stmt.compile(dialect=dialect)
+    def __init__(self, stmt: ClauseElement, dialect: Dialect, *, render_postcompile: bool = False,
+                 cache_key: Any = None) -> None:
+        compiled: Any
+        if cache_key is not None:  # compiled as SQLAlchemy's own cache does: later calls bring their values
+            compiled = dialect.statement_compiler(dialect, stmt, cache_key=cache_key)
+        else:
+            compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}
+                                    if render_postcompile else {})
         assert isinstance(compiled, SQLCompiler) and compiled.positional and compiled.positiontup is not None
         self.compiled = compiled
         self.sql = compiled.string
@@ -374,20 +382,36 @@ class _Plan:
         self.results: list[Callable[[Any], Any] | None] = [
             column.type._cached_result_processor(dialect, None) for column in compiled._result_columns]
         self.convert = any(self.results)
+        # (position, conversion) of the columns that have one: a row's other values are taken as they are.
+        self.conversions = [(i, f) for i, f in enumerate(self.results) if f is not None]
 
-    def run(self, dbapi_conn: Any, params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
-        values = self.compiled.construct_params(params)  # adds the values of binds built into the statement
+    @property
+    def expanding(self) -> bool:
+        """Whether the SQL still has IN lists to expand (render_postcompile renders them for one call's values)."""
+        return any(b.expanding for b in self.compiled.binds.values())
+
+    def run(self, dbapi_conn: Any, params: Mapping[str, Any] | None, *, convert: bool = True,
+            extracted: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        # Adds the values of binds built into the statement (`extracted`: those of an equal statement's cache key).
+        values = self.compiled.construct_params(params, extracted_parameters=extracted)
         args = []
         for name in self.order:
             value = values[name]
             proc = self.bind.get(name)
             args.append(value if proc is None else proc(value))  # None too, as SQLAlchemy does (JSON null)
         rows = dbapi_conn.execute(self.sql, args).fetchall()
-        if not self.convert:
+        if not (convert and self.convert):
             return rows  # type: ignore[no-any-return]
-        procs = self.results
-        return [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, row, strict=True))
-                for row in rows]
+        conversions = self.conversions
+        out = []
+        for row in rows:
+            cells = list(row)
+            for i, f in conversions:
+                v = cells[i]
+                if v is not None:
+                    cells[i] = f(v)
+            out.append(tuple(cells))
+        return out
 
 
 class Prepared:
@@ -405,15 +429,22 @@ class Prepared:
         assert isinstance(stmt, Executable)
         self.stmt = stmt
         self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
+        self._last_dialect: Dialect | None = None
+        self._last_plan: _Plan | None = None
 
     def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
         conn = core(session)
         dialect = conn.dialect
         if dialect.name != "sqlite":
             return conn.execute(self.stmt, params).all()
-        plan = self._plans.get(dialect)
-        if plan is None:
-            plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+        if dialect is self._last_dialect:  # one engine per process: skip the weak dictionary's lookup
+            plan = self._last_plan
+            assert plan is not None
+        else:
+            plan = self._plans.get(dialect)
+            if plan is None:
+                plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+            self._last_dialect, self._last_plan = dialect, plan
         return plan.run(conn.connection.dbapi_connection, params)
 
     def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
@@ -425,3 +456,36 @@ def prepared_insert(model: type[DeclarativeBase], keys: Collection[str]) -> Prep
     """INSERT of exactly the columns `keys` (pass every one, by name), RETURNING the new row's id."""
     table: Any = model.__table__
     return Prepared(insert(table).values({k: bindparam(k) for k in keys}).returning(table.c.id))
+
+
+def driver_rows(session: Session, stmt: Executable) -> Sequence[tuple[Any, ...]]:
+    """The rows of a Core select as the driver gives them, for renderers of long lists that do their own (cheaper)
+    conversions: on SQLite the values as stored (timestamps and dates as ISO text, booleans 0/1, numerics as
+    numbers), with no SQLAlchemy result processing and no Row objects; on PostgreSQL `conn.execute(stmt).all()`
+    (psycopg already gives datetime, date and Decimal objects; the round trip dominates there).
+
+    Compiled once per statement shape (SQLAlchemy's cache key, as its own compiled cache does), with this call's
+    values taken from the key; a statement with IN lists is compiled per call, the lists rendered as parameters.
+    """
+    conn = core(session)
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        return conn.execute(stmt).all()
+    assert isinstance(stmt, ClauseElement)
+    key = stmt._generate_cache_key()
+    slot = None if key is None else (dialect, key.key)
+    plan = None if slot is None else _DRIVER_PLANS.get(slot)
+    if plan is None:
+        plan = _Plan(stmt, dialect, cache_key=key)
+        if plan.expanding:
+            plan, slot = _Plan(stmt, dialect, render_postcompile=True), None
+        elif slot is not None:
+            if len(_DRIVER_PLANS) >= _DRIVER_PLANS_MAX:
+                _DRIVER_PLANS.clear()
+            _DRIVER_PLANS[slot] = plan
+    extracted = key.bindparams if key is not None and slot is not None else None
+    return plan.run(conn.connection.dbapi_connection, None, convert=False, extracted=extracted)
+
+
+_DRIVER_PLANS: dict[tuple[Dialect, Any], _Plan] = {}
+_DRIVER_PLANS_MAX = 512

@@ -569,3 +569,7 @@ class MigratedId(Base):
     kind: Mapped[str] = mapped_column(String(24), primary_key=True)  # user, project, task, comment, cost, file...
     source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     target_id: Mapped[int] = mapped_column(BigId)
+
+
+# One project's tasks of an account in id order (search_tasks `project =`, task lists): migration 0009.
+Index("ix_tasks_account_project", Task.account_id, Task.project_id, Task.id)

@@ -10,7 +10,7 @@ from localsection.api.registry import action
 from localsection.ctx import Ctx
 from localsection.domain import tasks
 from localsection.read.tasks import TEXT_EXTRAS
-from localsection.render.tasks import render_tasks
+from localsection.render.tasks import plain_task_objects, render_tasks
 
 SEARCH_EXTRAS = frozenset({"text", "html", "files"})
 
@@ -25,5 +25,7 @@ def search_tasks(ctx: Ctx, p: Params) -> dict[str, Any]:
                               author_email=p.text("email_user_from"), executive_email=p.text("email_user_to"),
                               status=p.text("status"))
     extra = p.extra() & SEARCH_EXTRAS
+    if not extra:  # task objects without extras: driver rows rendered in one pass
+        return render.ok_data(plain_task_objects(ctx, tasks.search_tasks(ctx, search, plain=True), with_parent=True))
     rows = tasks.search_tasks(ctx, search, with_text=bool(extra & TEXT_EXTRAS))
     return render.ok_data(render_tasks(ctx, rows, extra, with_parent=True))

@@ -16,8 +16,8 @@ from localsection.api.streaming import ok_data_stream
 from localsection.ctx import Ctx
 from localsection.domain import tasks
 from localsection.formats import parse_priority
-from localsection.read.tasks import TEXT_EXTRAS, TaskView
-from localsection.render.tasks import render_task, render_tasks
+from localsection.read.tasks import TEXT_EXTRAS
+from localsection.render.tasks import plain_list, plain_task_objects, render_task, render_tasks
 
 
 def list_extra(p: Params) -> set[str]:
@@ -44,7 +44,8 @@ def get_all_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     """Top-level tasks of every visible project (archived projects only with extra=archive)."""
     extra = list_extra(p)
     return _top_level_list(ctx, p, extra, tasks.list_tasks(ctx, with_text=bool(extra & TEXT_EXTRAS),
-                                                          archived="archive" in extra, active_only=active_only(p)))
+                                                          archived="archive" in extra, active_only=active_only(p),
+                                                          plain=plain_list(extra)))
 
 
 @action("get_tasks", scope="tasks_read")
@@ -54,13 +55,18 @@ def get_tasks(ctx: Ctx, p: Params) -> dict[str, Any] | Response:
     extra = list_extra(p)
     return _top_level_list(ctx, p, extra, tasks.list_tasks(ctx, project_id=project_id,
                                                           with_text=bool(extra & TEXT_EXTRAS),
-                                                          active_only=active_only(p)))
+                                                          active_only=active_only(p), plain=plain_list(extra)))
 
 
 def _top_level_list(ctx: Ctx, p: Params, extra: set[str],
-                    found: list[TaskView] | tasks.TaskStream) -> dict[str, Any] | Response:
-    """The task objects at once, or streamed chunk by chunk (memory stays flat) for a long list."""
+                    found: list[Any] | tasks.TaskStream) -> dict[str, Any] | Response:
+    """The task objects at once, or streamed chunk by chunk (memory stays flat) for a long list. Without extras
+    the rows are driver rows, rendered in one pass (plain_task_objects)."""
     only_active = active_only(p)
+    if plain_list(extra):
+        if isinstance(found, tasks.TaskStream):
+            return ok_data_stream(found.chunks(ctx, plain_task_objects))
+        return render.ok_data(plain_task_objects(ctx, found))
     if isinstance(found, tasks.TaskStream):
         return ok_data_stream(found.chunks(ctx, lambda c, views: render_tasks(c, views, extra,
                                                                               active_only=only_active)))

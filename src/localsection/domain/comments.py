@@ -103,7 +103,8 @@ def post_comment(ctx: Ctx, new: NewComment) -> PostedComment:
     files.attach(ctx, new.attachments, author=author, project_id=task.project_id, task_id=task.id,
                  comment_id=c.id)
     events.record(ctx, "post", "comment", c.id, page_of(task), task.project_id,
-                  new={"text": compose_text(c.text, todo, mentioned)}, actor_id=author.id)
+                  new={"text": compose_text(c.text, todo, mentioned)}, actor_id=author.id, task=task,
+                  comment_mentions=[u.id for u in mentioned])
     return PostedComment(c, task, {u.id: u for u in [author, *mentioned]})
 
 

@@ -38,7 +38,14 @@ from localsection.models import (
     Timer,
     User,
 )
-from localsection.read.tasks import TaskView, fetch_views, select_views
+from localsection.read.tasks import (
+    TaskView,
+    fetch_list_rows,
+    fetch_views,
+    select_list_rows,
+    select_views,
+    task_with_refs,
+)
 from localsection.render import date as fmt_date
 from localsection.render import task_page
 from localsection.render.members import ANY_EXECUTIVE, NOONE_EXECUTIVE, user_ref
@@ -59,15 +66,17 @@ def page_of(t: Task) -> str:
     return task_page(t.project_id, t.id, t.top_id)
 
 
-def capped(ctx: Ctx, query: Select[Any]) -> list[TaskView]:
-    """Run a select_views() query; above Settings.record_cap rows (when > 0) -> Too many tasks."""
+def capped(ctx: Ctx, query: Select[Any], fetch: Callable[[Ctx, Select[Any]], Sequence[Any]] = fetch_views
+           ) -> list[Any]:
+    """Run a select_views() query (or another `fetch` reads); above Settings.record_cap rows (when > 0) -> Too many
+    tasks."""
     cap = ctx.settings.record_cap
     if cap > 0:
-        rows = fetch_views(ctx, query.limit(cap + 1))
+        rows = list(fetch(ctx, query.limit(cap + 1)))
         if len(rows) > cap:
             raise errors.too_many(cap)
         return rows
-    return fetch_views(ctx, query)
+    return list(fetch(ctx, query))
 
 
 def not_archived(query: Select[Any]) -> Select[Any]:
@@ -120,10 +129,11 @@ class TaskStream:
     chunk, each chunk in its own short transaction (see chunks)."""
 
     query: Select[Any]
-    head: list[TaskView]
+    head: list[Any]  # TaskViews, or LIST_FIELDS rows with `plain`
     rest: array[int]
+    plain: bool = False
 
-    def chunks(self, ctx: Ctx, shape: Callable[[Ctx, list[TaskView]], T]) -> Iterator[T]:
+    def chunks(self, ctx: Ctx, shape: Callable[[Ctx, list[Any]], T]) -> Iterator[T]:
         """`shape(chunk_ctx, views)` of STREAM_CHUNK tasks at a time, called inside the chunk's transaction and
         yielded after it ended (no connection is held while the consumer works with the result).
 
@@ -140,52 +150,56 @@ class TaskStream:
                     # A primary-key range scan, then only the ids counted when the cap was decided (a task that
                     # became visible since is not added): cheaper than a 1,000-id IN list.
                     wanted = set(ids)
-                    views += [t for t in fetch_views(cctx, q.where(Task.id.between(ids[0], ids[-1])))
-                              if t.id in wanted]
+                    fetch = fetch_list_rows if self.plain else fetch_views
+                    views += [t for t in fetch(cctx, q.where(Task.id.between(ids[0], ids[-1])))
+                              if t[0] in wanted]
                 out = shape(cctx, views)
             yield out
 
 
 def list_tasks(ctx: Ctx, *, project_id: int | None = None, with_text: bool = False, archived: bool = False,
-               active_only: bool = False) -> list[TaskView] | TaskStream:
+               active_only: bool = False, plain: bool = False) -> list[Any] | TaskStream:
     """Visible top-level tasks in id order: of one project, or of every visible project (those of archived
     projects only with `archived`); open ones only with `active_only`; `with_text` reads descriptions too.
+    TaskViews; with `plain`, read.tasks.LIST_FIELDS rows as the driver gives them (render.tasks.plain_task_objects).
 
     Up to STREAM_ABOVE tasks come as a list; a longer one as a TaskStream. The record cap (Too many tasks) is
     decided here, in the caller's transaction, before anything is sent.
     """
+    columns = select_list_rows() if plain else select_views(with_text)
+    fetch = fetch_list_rows if plain else fetch_views
     if project_id is None:
-        q = select_views(with_text).where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
+        q = columns.where(access.visible_task_filter(ctx), Task.parent_id.is_(None))
         if not archived:
             q = not_archived(q)
     else:
-        project = access.project(ctx, project_id)
-        q = select_views(with_text).where(Task.project_id == project.id, Task.parent_id.is_(None),
-                                          access.task_filter(ctx))
+        project = access.project_snapshot(ctx, project_id)
+        q = columns.where(Task.project_id == project.id, Task.parent_id.is_(None), access.task_filter(ctx))
     if active_only:
         q = q.where(Task.status == "active")
     q = q.order_by(Task.id)
     cap = ctx.settings.record_cap
     at_once = STREAM_ABOVE if cap <= 0 else min(cap, STREAM_ABOVE)
-    rows = fetch_views(ctx, q.limit(at_once + 1))
+    rows = list(fetch(ctx, q.limit(at_once + 1)))
     if len(rows) <= at_once:
         return rows
     if 0 < cap <= at_once:
         raise errors.too_many(cap)
     head = rows[:at_once]
     # The rest as bare ids (8 bytes each): read later, chunk by chunk.
-    rest_q = q.with_only_columns(Task.id).where(Task.id > head[-1].id)
+    rest_q = q.with_only_columns(Task.id).where(Task.id > head[-1][0])
     if cap > 0:
         rest_q = rest_q.limit(cap - len(head) + 1)
     rest = array("q", ctx.db.scalars(rest_q))
     if cap > 0 and len(head) + len(rest) > cap:
         raise errors.too_many(cap)
-    return TaskStream(q, head, rest)
+    return TaskStream(q, head, rest, plain)
 
 
 def get_task(ctx: Ctx, *, task_id: int) -> Task:
-    """A visible task or subtask (a read-only snapshot); else 5 Task is invalid."""
-    return access.task_snapshot(ctx, task_id)
+    """A visible task or subtask (a read-only snapshot); else 5 Task is invalid. Read with the rows its task
+    object refers to (one statement; render.tasks uses them)."""
+    return task_with_refs(ctx, task_id)
 
 
 SEARCH_FIELDS: dict[str, Field] = {
@@ -254,16 +268,18 @@ def _search_conditions(ctx: Ctx, s: TaskSearch) -> list[ColumnElement[bool]]:
     return conds
 
 
-def search_tasks(ctx: Ctx, search: TaskSearch, *, with_text: bool = False) -> list[TaskView]:
+def search_tasks(ctx: Ctx, search: TaskSearch, *, with_text: bool = False, plain: bool = False) -> list[Any]:
     """Visible tasks and subtasks matching every condition, in id order, capped; archived projects are searched
-    only when the search names a project."""
+    only when the search names a project. TaskViews; with `plain`, read.tasks.LIST_FIELDS rows and parent_id as
+    the driver gives them (render.tasks.plain_task_objects)."""
     if all(v is None for v in (search.filter, search.project_id, search.task_id, search.author_email,
                                search.executive_email)):
         raise errors.one_of_required(", ".join(SEARCH_SCOPE))
-    q = select_views(with_text).where(access.visible_task_filter(ctx), *_search_conditions(ctx, search))
+    columns = select_list_rows(with_parent=True) if plain else select_views(with_text)
+    q = columns.where(access.visible_task_filter(ctx), *_search_conditions(ctx, search))
     if search.project_id is None and not _names_project(search.filter or ""):
         q = not_archived(q)
-    return capped(ctx, q.order_by(Task.id))
+    return capped(ctx, q.order_by(Task.id), fetch_list_rows if plain else fetch_views)
 
 
 # -- create --------------------------------------------------------------------------------------------

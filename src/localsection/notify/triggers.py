@@ -52,7 +52,7 @@ class _About:
     executive_id: int | None
     task_mentions: list[Any]
     publish_at: dt.datetime | None
-    project: str
+    project: str | None  # None: not read yet (read only when an e-mail is written)
     comment_id: int | None = None
     comment_mentions: list[Any] = field(default_factory=list)
 
@@ -67,7 +67,18 @@ class _Person:
     subscribed: bool
 
 
-def _about(ctx: Ctx, event: Event) -> _About | None:
+_PROJECT_NAME = Prepared(select(Project.name).where(Project.id == bindparam("id"),
+                                                     Project.account_id == bindparam("account")))
+
+
+def _about(ctx: Ctx, event: Event, task: Any = None, comment_mentions: Sequence[Any] | None = None) -> _About | None:
+    """The task (and comment) the event concerns. A comment's writer passes the task (a snapshot read in this
+    transaction) and the comment's mentions, which saves the statement that would read them again."""
+    if task is not None and event.object_type == "comment" and comment_mentions is not None:
+        return _About(task_id=task.id, title=task.name, project_id=task.project_id, author_id=task.user_from_id,
+                      executive_id=task.user_to_id, task_mentions=list(task.mentions or []),
+                      publish_at=task.publish_at, project=None, comment_id=event.object_id,
+                      comment_mentions=list(comment_mentions))
     params = {"id": event.object_id, "account": ctx.account_id}
     is_comment = event.object_type == "comment"
     row = (_COMMENT if is_comment else _TASK).first(ctx.db, params)
@@ -158,17 +169,22 @@ def base_url(ctx: Ctx) -> str:
     return f"http://{host}:{s.port}"
 
 
-def on_event(ctx: Ctx, event: Event) -> None:
-    """Queue the notification e-mails of one just-recorded event (in its transaction)."""
+def on_event(ctx: Ctx, event: Event, *, task: Any = None, comment_mentions: Sequence[Any] | None = None,
+             subscribed: bool | None = None) -> None:
+    """Queue the notification e-mails of one just-recorded event (in its transaction); `task` and
+    `comment_mentions`: what the writer of a comment event already read (see _about); `subscribed`: whether
+    that task has any subscriber (None: unknown)."""
     if event.object_type not in ("task", "comment") or event.action not in ("post", "update", "close"):
         return
     if event.action == "update" and (event.object_type != "task" or "user_to" not in (event.new or {})):
         return
-    about = _about(ctx, event)
+    about = _about(ctx, event, task, comment_mentions)
     if about is None or (about.publish_at is not None and about.publish_at > ctx.now()):
         return
     wanted, with_subscribers = _wanted(event, about)
     wanted.pop(event.user_id, None)
+    if subscribed is False:
+        with_subscribers = False  # nobody subscribed: the recipients are the wanted users alone
     if not wanted and not with_subscribers:
         return
     people = _people(ctx, set(wanted), about.task_id if with_subscribers else None)
@@ -185,6 +201,9 @@ def on_event(ctx: Ctx, event: Event) -> None:
     viewers = access.event_viewers(ctx, event, set(choice))
     if not viewers:
         return
+    if about.project is None:
+        row = _PROJECT_NAME.first(ctx.db, {"id": about.project_id, "account": ctx.account_id})
+        about.project = row[0] if row else ""
     actor = _actor_name(ctx, event.user_id)
     link = base_url(ctx) + event.page + (f"#com{about.comment_id}" if about.comment_id else "")
     excerpt = str((event.new or {}).get("text") or "") if event.action == "post" else ""

@@ -10,16 +10,32 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, literal_column, null, select, union_all
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 
-from localsection import access
+from localsection import access, errors
 from localsection.ctx import Ctx
-from localsection.db import Prepared, core, ids_in, plain
+from localsection.db import Prepared, Snapshot, core, driver_rows, ids_in, plain
 from localsection.models import (
     Comment,
     Project,
@@ -104,7 +120,128 @@ def as_view(t: TaskLike) -> TaskView:
     # Loaded values straight from the instance dict (attribute access through the ORM's descriptors cost
     # ~1 us a field); anything not loaded goes through the descriptor and loads.
     loaded = t.__dict__
-    return TaskView._make(loaded[name] if name in loaded else getattr(t, name) for name in TaskView._fields)
+    return TaskView._make([loaded[name] if name in loaded else getattr(t, name) for name in TaskView._fields])
+
+
+# -- task lists without extras, as driver rows (render.tasks.plain_task_objects) -------------------------------
+
+# The columns a task object without extras is made of, in this order (render.tasks unpacks them by position).
+LIST_FIELDS = ("id", "project_id", "top_id", "name", "status", "priority", "user_from_id", "user_to_id",
+               "user_to_any", "date_added", "date_start", "date_end", "time_start", "time_end", "date_closed",
+               "max_time", "max_money")
+_LIST_COLUMNS = tuple(getattr(Task, name) for name in LIST_FIELDS)
+
+
+def select_list_rows(with_parent: bool = False) -> Select[Any]:
+    """SELECT of the LIST_FIELDS columns (`with_parent`: then parent_id); add where/order_by and run it with
+    fetch_list_rows."""
+    return select(*_LIST_COLUMNS, Task.parent_id) if with_parent else select(*_LIST_COLUMNS)
+
+
+def fetch_list_rows(ctx: Ctx, query: Select[Any]) -> Sequence[tuple[Any, ...]]:
+    """The rows of a select_list_rows() query as the driver gives them (db.driver_rows): no per-row objects."""
+    return driver_rows(ctx.db, query)
+
+
+class ListRefs(NamedTuple):
+    """What the task objects of a list without extras refer to: user and project references, tags, parents."""
+
+    users: dict[int, dict[str, str]]
+    projects: dict[int, dict[str, str]]
+    tags: dict[int, dict[str, str]]
+    parents: dict[int, TaskRefRow]
+
+
+def _text(col: Any = None) -> Any:
+    return cast(null(), String) if col is None else col
+
+
+def _num(col: Any = None) -> Any:
+    return cast(null(), BigInteger) if col is None else col
+
+
+def _ref_row(kind: str, id_: Any, owner: Any = None, s1: Any = None, s2: Any = None, s3: Any = None,
+             n1: Any = None, n2: Any = None, n3: Any = None) -> Select[Any]:
+    """One branch of list_refs' UNION ALL: (kind, id, owner, s1, s2, s3, n1, n2, n3), unused columns NULL."""
+    return select(literal_column(f"'{kind}'").label("kind"), id_.label("id"), _num(owner).label("owner"),
+                  _text(s1).label("s1"), _text(s2).label("s2"), _text(s3).label("s3"), _num(n1).label("n1"),
+                  _num(n2).label("n2"), _num(n3).label("n3"))
+
+
+def _id_set(name: str, dialect: str) -> Any:
+    """A set of ids as ONE bound parameter: a JSON list read with json_each (SQLite), an array (PostgreSQL)."""
+    if dialect == "postgresql":
+        return any_(bindparam(name, type_=ARRAY(BigInteger)))
+    return select(func.json_each(bindparam(name, type_=String)).table_valued("value").c.value).scalar_subquery()
+
+
+def _in_ids(column: Any, name: str, dialect: str) -> Any:
+    ids = _id_set(name, dialect)
+    return column == ids if dialect == "postgresql" else column.in_(ids)
+
+
+def _refs_statement(dialect: str, public_only: bool) -> Prepared:
+    """list_refs' UNION ALL, built once per dialect (building it per list cost ~1 ms, more than running it)."""
+    acc = bindparam("acc", type_=BigInteger)
+    tags = (_ref_row("t", Tag.id, owner=TaskTag.task_id, s1=Tag.title).join(TaskTag, TaskTag.tag_id == Tag.id)
+            .join(TagGroup, TagGroup.id == Tag.group_id)
+            .where(_in_ids(TaskTag.task_id, "tasks", dialect), Tag.account_id == acc))
+    if public_only:
+        tags = tags.where(TagGroup.access == "public")
+    return Prepared(union_all(
+        _ref_row("u", User.id, s1=User.email, s2=User.first_name, s3=User.last_name).where(
+            _in_ids(User.id, "users", dialect), User.account_id == acc),
+        _ref_row("p", Project.id, s1=Project.name).where(_in_ids(Project.id, "projects", dialect),
+                                                         Project.account_id == acc),
+        tags,
+        _ref_row("r", Task.id, s1=Task.name, s2=Task.status, n1=Task.project_id, n2=Task.top_id,
+                 n3=Task.priority).where(_in_ids(Task.id, "parents", dialect), Task.account_id == acc)))
+
+
+_REFS: dict[tuple[str, bool], Prepared] = {}
+
+
+def list_refs(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent: bool = False) -> ListRefs:
+    """The references of LIST_FIELDS rows in one prebuilt statement however many rows (a UNION ALL of the users,
+    projects, tags and, `with_parent`, the parents of subtasks: rows then end with parent_id). Every user and
+    project id of the rows has a reference (render.tasks reads them without a check)."""
+    if not rows:
+        return ListRefs({}, {}, {}, {})
+    user_ids = {r[6] for r in rows} | {r[7] for r in rows if r[7] is not None}
+    project_ids = {r[1] for r in rows}
+    wanted = {r[-1] for r in rows if r[-1] is not None} if with_parent else set()
+    db = ctx.db
+    dialect = db.get_bind().dialect.name
+    key = (dialect, access.in_client_team(ctx))
+    statement = _REFS.get(key)
+    if statement is None:
+        statement = _REFS[key] = _refs_statement(*key)
+    ids: dict[str, list[int]] = {"users": sorted(user_ids), "projects": sorted(project_ids),
+                                 "tasks": [r[0] for r in rows], "parents": sorted(wanted)}
+    params: dict[str, Any] = {"acc": ctx.account_id}
+    if dialect == "postgresql":
+        params.update(ids)
+    else:
+        params.update({name: orjson.dumps(values).decode() for name, values in ids.items()})
+    found = statement.all(db, params)
+    # Every id gets a reference (an unknown one an empty reference, as render_comments.unknown_user gives).
+    users = {uid: {"id": str(uid), "email": "", "name": ""} for uid in user_ids}
+    projects = {pid: {"id": str(pid), "name": "", "page": f"/project/{pid}/"} for pid in project_ids}
+    parents: dict[int, TaskRefRow] = {}
+    tagged: list[tuple[int, int, str]] = []
+    for kind, row_id, owner, s1, s2, s3, n1, n2, n3 in found:
+        if kind == "u":
+            users[row_id] = {"id": str(row_id), "email": s1, "name": f"{s2} {s3}".strip() or s1}
+        elif kind == "p":
+            projects[row_id]["name"] = s1
+        elif kind == "t":
+            tagged.append((owner, row_id, s1))
+        else:
+            parents[row_id] = TaskRefRow(row_id, s1, n1, n2, s2, n3)
+    by_task: dict[int, dict[str, str]] = {}
+    for task_id, tag_id, title in sorted(tagged):
+        by_task.setdefault(task_id, {})[str(tag_id)] = title
+    return ListRefs(users, projects, by_task, parents)
 
 
 @dataclass
@@ -254,6 +391,72 @@ def _load_one(ctx: Ctx, t: TaskView, rel: Related, *, with_parent: bool) -> None
         rel.tags = {t.id: {str(tag_id): title for tag_id, title in sorted(tags)}}
 
 
+# -- one task and everything it refers to, in one statement (get_task) ---------------------------------------
+
+_TASK_SNAPSHOT = Snapshot(Task)
+_N_TASK = len(_TASK_SNAPSHOT.columns)
+# Aliases: access filters refer to Project and Task in correlated subqueries, which must not bind to these rows.
+_FROM, _TO, _PROJECT, _PARENT = aliased(User), aliased(User), aliased(Project), aliased(Task)
+
+
+def _with_refs() -> Select[Any]:
+    """The task's columns, then its author, executive, project, parent and one tag per row (LEFT JOINs: a task
+    without tags is one row, a task with n tags n rows). Every joined row is held to the task's account."""
+    tt, tg, gr = TaskTag.__table__, Tag.__table__, TagGroup.__table__
+    tagged = tt.join(tg, tg.c.id == tt.c.tag_id).join(gr, gr.c.id == tg.c.group_id)
+    joined = (Task.__table__
+              .outerjoin(_FROM, and_(_FROM.id == Task.user_from_id, _FROM.account_id == Task.account_id))
+              .outerjoin(_TO, and_(_TO.id == Task.user_to_id, _TO.account_id == Task.account_id))
+              .outerjoin(_PROJECT, and_(_PROJECT.id == Task.project_id, _PROJECT.account_id == Task.account_id))
+              .outerjoin(_PARENT, and_(_PARENT.id == Task.parent_id, _PARENT.account_id == Task.account_id))
+              .outerjoin(tagged, and_(tt.c.task_id == Task.id, tg.c.account_id == Task.account_id)))
+    return select(*_TASK_SNAPSHOT.columns,
+                  _FROM.id, _FROM.email, _FROM.first_name, _FROM.last_name,
+                  _TO.id, _TO.email, _TO.first_name, _TO.last_name,
+                  _PROJECT.id, _PROJECT.name,
+                  _PARENT.id, _PARENT.name, _PARENT.project_id, _PARENT.top_id, _PARENT.status, _PARENT.priority,
+                  tg.c.id, tg.c.title, gr.c.access).select_from(joined)
+
+
+_ADMIN_WITH_REFS = Prepared(_with_refs().where(*access.admin_task_where()))
+
+
+def task_with_refs(ctx: Ctx, task_id: int | None) -> Task:
+    """access.task_snapshot(ctx, task_id) and the rows its task object refers to, in one round trip instead of
+    two; the related rows wait in ctx.memo for related() (one task, no list extras). 5 Task is invalid when the
+    caller may not see the task."""
+    if task_id is None:
+        raise errors.required("id_task")
+    if access.is_admin(ctx):
+        rows = _ADMIN_WITH_REFS.all(ctx.db, {"id": task_id, "account": ctx.account_id, "now": ctx.now()})
+    else:
+        rows = core(ctx.db).execute(_with_refs().where(Task.id == task_id, access.visible_task_filter(ctx))).all()
+    if not rows:
+        raise errors.task_invalid()
+    first = rows[0]
+    task = _TASK_SNAPSHOT.build(first[:_N_TASK])
+    (from_id, from_email, from_first, from_last, to_id, to_email, to_first, to_last, project_id, project_name,
+     parent_id, parent_name, parent_project, parent_top, parent_status, parent_priority) = first[_N_TASK:_N_TASK + 16]
+    rel = Related()
+    for uid, email, first_name, last_name in ((from_id, from_email, from_first, from_last),
+                                               (to_id, to_email, to_first, to_last)):
+        if uid is not None:
+            rel.users[uid] = plain(User, {"id": uid, "email": email, "first_name": first_name,
+                                          "last_name": last_name})
+    if project_id is not None:
+        rel.projects[project_id] = plain(Project, {"id": project_id, "name": project_name})
+    if parent_id is not None:
+        rel.parents[parent_id] = TaskRefRow(parent_id, parent_name, parent_project, parent_top, parent_status,
+                                            parent_priority)
+    public_only = access.in_client_team(ctx)
+    tags = sorted((row[-3], row[-2]) for row in rows
+                  if row[-3] is not None and (not public_only or row[-1] == "public"))
+    if tags:
+        rel.tags = {task.id: {str(tag_id): title for tag_id, title in tags}}
+    ctx.memo.task_refs = {task.id: rel}
+    return task
+
+
 def _subscribers(ctx: Ctx, ids: list[int]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = defaultdict(list)
     q = (select(TaskSubscriber.task_id, TaskSubscriber.user_id).where(ids_in(ctx.db, TaskSubscriber.task_id, ids))
@@ -319,7 +522,12 @@ def related(ctx: Ctx, views: list[TaskView], extra: frozenset[str], *, reduced_c
     if "subtasks" in extra:
         rel.children = load_children(ctx, views, active_only=active_only, text=bool(extra & TEXT_EXTRAS))
     if len(views) == 1 and not extra & _NEEDS_BULK and not (extra & TEXT_EXTRAS and views[0].mentions):
-        _load_one(ctx, views[0], rel, with_parent=with_parent)
+        read = ctx.memo.task_refs.pop(views[0].id, None) if ctx.memo.task_refs else None
+        if read is None:
+            _load_one(ctx, views[0], rel, with_parent=with_parent)
+        else:  # read with the task (task_with_refs)
+            rel.users, rel.projects, rel.tags = read.users, read.projects, read.tags
+            rel.parents = read.parents if with_parent else {}
     else:
         everyone = list(views)
         if not reduced_children:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localsection.ctx import Ctx
-from localsection.models import User
-from localsection.read.tasks import LIST_EXTRAS, Related, TaskLike, TaskView, as_view, related
+from localsection.models import Task, User
+from localsection.read.tasks import LIST_EXTRAS, Related, TaskLike, TaskView, as_view, list_refs, related
 from localsection.render import comments as render_comments
 from localsection.render import date, datetime_min, number, project_ref, put, task_page, task_ref
 from localsection.render.custom_fields import values as custom_values
@@ -42,7 +42,7 @@ def _clock(ctx: Ctx) -> Callable[[dt.datetime], str]:
     tz = ctx.tz
     if tz.key == "UTC":
         return datetime_min
-    return lambda value: datetime_min(value.replace(tzinfo=dt.UTC).astimezone(tz))
+    return lambda value: datetime_min(value.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None))
 
 
 @dataclass
@@ -167,3 +167,78 @@ def render_task(ctx: Ctx, row: TaskLike, extra: Collection[str], *, reduced_chil
     """One task object as get_task / post_task / update_task return it (with `parent`, reduced children)."""
     return render_tasks(ctx, [row], extra, reduced_children=reduced_children, active_only=active_only,
                         with_parent=True)[0]
+
+
+# -- task lists without extras: one pass over driver rows -------------------------------------------------
+
+PLAIN_LIST_EXTRAS = frozenset({"archive"})  # extras that change which tasks a list holds, not their shape
+
+
+def plain_list(extra: Collection[str]) -> bool:
+    """Whether a list's task objects are the plain ones plain_task_objects renders (no extras that add fields)."""
+    return not set(extra) - PLAIN_LIST_EXTRAS
+
+
+def plain_task_objects(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent: bool = False
+                       ) -> list[dict[str, Any]]:
+    """Task objects without extras (the shape _task_obj gives) of read.tasks.LIST_FIELDS rows, in one loop with no
+    per-row objects but the answer's own dicts. `with_parent`: the rows end with parent_id, and subtasks get
+    their `parent` reference (search_tasks).
+
+    SQLite rows come as the driver gives them (db.driver_rows): timestamps are the stored ISO text, whose first 16
+    characters are the answer's "YYYY-MM-DD HH:MM" in UTC; dates are already "YYYY-MM-DD". Numerics go through
+    SQLAlchemy's own conversion, then render.number, as everywhere else.
+    """
+    refs = list_refs(ctx, rows, with_parent=with_parent)
+    users, projects, tags, parents = refs.users, refs.projects, refs.tags, refs.parents
+    dialect = ctx.db.get_bind().dialect
+    as_text = dialect.name == "sqlite"
+    table: Any = Task.__table__
+    to_time = table.c.max_time.type._cached_result_processor(dialect, None) if as_text else None
+    to_money = table.c.max_money.type._cached_result_processor(dialect, None) if as_text else None
+    tz = ctx.tz
+    utc = tz.key == "UTC"
+
+    def when(value: Any) -> str:
+        if value.__class__ is str:
+            if utc:
+                return value[:16]
+            value = dt.datetime.fromisoformat(value)
+        if not utc:
+            value = value.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None)
+        return value.isoformat(" ", "minutes")  # type: ignore[no-any-return]
+
+    out = []
+    for row in rows:
+        (task_id, project_id, top_id, name, status, priority, from_id, to_id, to_any, added, start, end,
+         time_start, time_end, closed, max_time, max_money) = row[:17]
+        sid = str(task_id)
+        obj: dict[str, Any] = {
+            "id": sid, "name": name,
+            "page": (f"/project/{project_id}/{sid}/" if top_id is None or top_id == task_id
+                     else f"/project/{project_id}/{top_id}/{sid}/"),
+            "status": status, "priority": str(priority), "user_from": users[from_id],
+            "user_to": ANY_EXECUTIVE if to_any else NOONE_EXECUTIVE if to_id is None else users[to_id],
+            "project": projects[project_id]}
+        if parents and row[17] in parents:
+            obj["parent"] = task_ref(parents[row[17]])
+        obj["date_added"] = added[:16] if utc and added.__class__ is str else when(added)
+        if start is not None:
+            obj["date_start"] = start if as_text else start.isoformat()
+        if end is not None:
+            obj["date_end"] = end if as_text else end.isoformat()
+        if time_start:
+            obj["time_start"] = time_start
+        if time_end:
+            obj["time_end"] = time_end
+        if closed is not None and status == "done":
+            obj["date_closed"] = when(closed)
+        if max_time is not None:
+            obj["max_time"] = number(to_time(max_time) if to_time else max_time)
+        if max_money is not None:
+            obj["max_money"] = number(to_money(max_money) if to_money else max_money)
+        tagged = tags.get(task_id)
+        if tagged:
+            obj["tags"] = tagged
+        out.append(obj)
+    return out
