@@ -1,0 +1,181 @@
+"""LOCALSECTION_REDIS_URL: two app instances (as two server processes would) share one API rate limit, one
+realistic-mode limit and one sign-in throttle; without it each instance counts on its own."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from localsection import passwords
+from localsection.api.ratelimit import RateLimiter, SharedRateLimiter
+from localsection.app import create_app
+from localsection.state import AppState
+from localsection.web import throttle
+from localsection.web.sharedthrottle import SharedLoginThrottle
+from tests.helpers import Api
+from tests.security.signin import SignInForm, register_app
+
+GET_USERS = "/api/admin/v2?action=get_users"
+
+
+def instance(api: Api, **changes: object) -> Api:
+    """The same account served by a new app (its own AppState, endpoints, limiters and throttle)."""
+    state = AppState(api.state.settings.with_(**changes), api.state.db)
+    client = TestClient(create_app(state=state), base_url="http://testserver")
+    return Api(state, client, api.account, api.account_id, api.api_key, api.owner_id, api.owner_email,
+               api.owner_password)
+
+
+def get_users(api: Api) -> tuple[int, dict[str, str], dict[str, object]]:
+    resp = api.client.post(GET_USERS, headers={"Host": api.host, "Authorization": api.admin_header("get_users")})
+    return resp.status_code, dict(resp.headers), resp.json()
+
+
+@pytest.fixture
+def no_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttle, "BASE_DELAY", 0.0)
+
+
+def test_two_instances_share_one_rate_limit_with_the_same_answer(api: Api, redis_url: str, prefix: str) -> None:
+    limit = {"rate_limit_per_second": 0.2, "rate_limit_burst": 3}
+    first, second = (instance(api, redis_url=redis_url, redis_prefix=prefix, **limit) for _ in range(2))
+    assert isinstance(first.client.app.state.ls, AppState)  # type: ignore[attr-defined]
+    answers = [get_users(first if i % 2 == 0 else second) for i in range(6)]
+    assert [a[0] for a in answers] == [200, 200, 200, 429, 429, 429]  # 3 in all, not 3 per instance
+    status, headers, body = answers[3]
+    assert body == {"status": "error", "message": "Too many requests"}
+    assert 1 <= int(headers["retry-after"]) <= 5  # one token at 0.2/s: at most 5 s away
+
+    # The in-process limiter gives the very same answer, but per instance: 3 each.
+    alone_a, alone_b = (instance(api, **limit) for _ in range(2))
+    assert [get_users(alone_a if i % 2 == 0 else alone_b)[0] for i in range(8)] == [200] * 6 + [429] * 2
+    refused = get_users(alone_a)
+    assert refused[2] == body and 1 <= int(refused[1]["retry-after"]) <= 5
+
+
+def test_two_instances_share_the_realistic_one_request_a_second(api: Api, redis_url: str, prefix: str) -> None:
+    first, second = (instance(api, redis_url=redis_url, redis_prefix=prefix, realistic=True) for _ in range(2))
+    assert get_users(first)[0] == 200
+    status, headers, body = get_users(second)  # the same API key, another process, within the second
+    assert status == 429 and headers["retry-after"] == "1" and body["message"] == "Too many requests"
+    time.sleep(1.05)
+    assert get_users(second)[0] == 200
+
+
+def test_two_instances_share_one_sign_in_throttle(api: Api, backend: AppState, redis_url: str, prefix: str,
+                                                  no_delay: None) -> None:
+    query = register_app(backend, api)
+    apps = [instance(api, redis_url=redis_url, redis_prefix=prefix).client.app for _ in range(2)]
+    forms = [SignInForm(apps[i % 2], api, query, peer=f"198.51.100.{i}") for i in range(throttle.PER_ACCOUNT_EMAIL)]
+    assert [f.submit(api.owner_email, "guess").status_code for f in forms] == [401] * throttle.PER_ACCOUNT_EMAIL
+    messages = set()
+    for app in apps:  # locked on both instances, even with the right password, from a fresh address
+        locked = SignInForm(app, api, query, peer="203.0.113.200").submit(api.owner_email, "owner-pass-1")
+        assert locked.status_code == 429
+        messages.add(re.search(r"Too many failed sign-in attempts[^<]*", locked.text).group(0))  # type: ignore[union-attr]
+    assert isinstance(apps[0].state.login_throttle, SharedLoginThrottle)  # type: ignore[attr-defined]
+
+    # The in-process throttle answers the same, but only once one instance has seen all the failures.
+    alone = instance(api).client.app
+    for i in range(throttle.PER_ACCOUNT_EMAIL):
+        assert SignInForm(alone, api, query, peer=f"192.0.2.{i}").submit(api.owner_email, "x").status_code == 401
+    locked = SignInForm(alone, api, query, peer="192.0.2.200").submit(api.owner_email, "owner-pass-1")
+    assert locked.status_code == 429
+    assert messages == {re.search(r"Too many failed sign-in attempts[^<]*", locked.text).group(0)}  # type: ignore[union-attr]
+    assert messages == {"Too many failed sign-in attempts. Try again in 15 minutes."}
+
+
+def test_sixty_concurrent_wrong_passwords_over_two_instances_get_exactly_the_limit_of_checks(
+        api: Api, backend: AppState, redis_url: str, prefix: str, no_delay: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+    lock = threading.Lock()
+
+    def slow(stored: str, password: str) -> bool:
+        with lock:
+            checked.append(password)
+        time.sleep(0.2)
+        return False
+
+    monkeypatch.setattr(passwords, "_check", slow)
+    query = register_app(backend, api)
+    apps = [instance(api, redis_url=redis_url, redis_prefix=prefix).client.app for _ in range(2)]
+    forms = [SignInForm(apps[i % 2], api, query, peer=f"198.51.100.{i}") for i in range(60)]
+    start = threading.Barrier(60)
+
+    def attack(form: SignInForm) -> int:
+        start.wait()
+        return form.submit(api.owner_email, "guess").status_code
+
+    with ThreadPoolExecutor(60) as pool:
+        statuses = list(pool.map(attack, forms))
+    assert len(checked) == throttle.PER_ACCOUNT_EMAIL
+    assert sorted(statuses) == [401] * throttle.PER_ACCOUNT_EMAIL + [429] * (60 - throttle.PER_ACCOUNT_EMAIL)
+    assert apps[0].state.login_throttle.in_flight() == 0  # type: ignore[attr-defined]
+
+
+def test_without_a_shared_store_the_in_process_implementations_are_used(api: Api) -> None:
+    alone = instance(api, rate_limit_per_second=2.0)
+    app = alone.client.app
+    assert type(app.state.login_throttle) is throttle.LoginThrottle  # type: ignore[attr-defined]
+    endpoint = app.middleware_stack  # type: ignore[attr-defined]
+    del endpoint
+    from localsection.api.emulation import emulation_for
+    assert type(emulation_for(alone.state).limiter) is RateLimiter
+    shared = instance(api, rate_limit_per_second=2.0, redis_url="redis://127.0.0.1:1/0")
+    assert isinstance(emulation_for(shared.state).limiter, SharedRateLimiter)
+
+
+def test_every_key_has_a_ttl_and_no_e_mail_address_or_token_in_it(api: Api, backend: AppState, redis_url: str,
+                                                                  prefix: str, raw: redis.Redis,
+                                                                  no_delay: None) -> None:
+    shared = instance(api, redis_url=redis_url, redis_prefix=prefix, rate_limit_per_second=5.0, realistic=True)
+    assert get_users(shared)[0] == 200
+    query = register_app(backend, api)
+    peer = "198.51.100.77"
+    form = SignInForm(shared.client.app, api, query, peer=peer)
+    assert form.submit(api.owner_email.upper(), "guess").status_code == 401
+    keys = sorted(k.decode() for k in raw.scan_iter(match=prefix + "*"))
+    kinds = {k[len(prefix):].rsplit(":", 1)[0] for k in keys}
+    assert kinds >= {"rate:admin:" + str(api.account_id), "rate:realistic:" + str(api.account_id),
+                     "signin:fail"}, keys
+    secrets_seen = [api.owner_email.lower(), api.owner_email.split("@")[0], api.account, peer, "198.51.100",
+                    api.api_key]
+    for key in keys:
+        ttl = raw.pttl(key)
+        assert 0 < ttl <= (throttle.WINDOW + 1) * 1000, (key, ttl)
+        contents = key + repr(raw.zrange(key, 0, -1) if raw.type(key) == b"zset" else raw.hgetall(key))
+        for secret in secrets_seen:
+            assert secret.lower() not in contents.lower(), (secret, key)
+    rate_ttls = [raw.pttl(k) for k in keys if ":rate:" in k]
+    assert rate_ttls and max(rate_ttls) <= 2000  # a bucket expires once it would be full again
+
+
+def test_redis_down_mid_run_falls_back_to_per_process_limits_with_one_warning(
+        api: Api, backend: AppState, proxy: object, prefix: str, no_delay: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from tests.sharedstore.conftest import RedisProxy
+    assert isinstance(proxy, RedisProxy)
+    shared = instance(api, redis_url=proxy.url, redis_prefix=prefix, rate_limit_per_second=0.2, rate_limit_burst=3)
+    query = register_app(backend, api)
+    assert [get_users(shared)[0] for _ in range(2)] == [200, 200]
+    form = SignInForm(shared.client.app, api, query, peer="198.51.100.5")
+    assert form.submit(api.owner_email, "guess").status_code == 401
+
+    proxy.stop()
+    caplog.set_level(logging.WARNING, logger="localsection.sharedstore")
+    # Never a 500, never no limit: the process's own buckets (full: 3) take over.
+    assert [get_users(shared)[0] for _ in range(6)] == [200, 200, 200, 429, 429, 429]
+    statuses = [form.submit(api.owner_email, "guess").status_code for _ in range(throttle.PER_ACCOUNT_EMAIL + 2)]
+    assert statuses == [401] * throttle.PER_ACCOUNT_EMAIL + [429, 429]
+    warnings = [r for r in caplog.records if r.name == "localsection.sharedstore"]
+    assert len(warnings) == 1 and "unavailable" in warnings[0].getMessage()
+    assert proxy.url.split("//")[1] not in warnings[0].getMessage()
