@@ -4,6 +4,7 @@ failure."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -99,26 +100,20 @@ class RedisProxy:
         except OSError:
             pass
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def stop(self) -> None:
         """Refuse new connections and cut the open ones."""
         if self._listener is not None:
-            try:
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (a bare close does not)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # shutdown wakes the blocked accept() (a bare close does not)
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
             for s in self._open:
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
             self._open = []
 

@@ -7,7 +7,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -51,7 +50,7 @@ def test_two_instances_share_one_rate_limit_with_the_same_answer(api: Api, redis
     assert isinstance(first.client.app.state.ls, AppState)  # type: ignore[attr-defined]
     answers = [get_users(first if i % 2 == 0 else second) for i in range(6)]
     assert [a[0] for a in answers] == [200, 200, 200, 429, 429, 429]  # 3 in all, not 3 per instance
-    status, headers, body = answers[3]
+    _status, headers, body = answers[3]
     assert body == {"status": "error", "message": "Too many requests"}
     assert 1 <= int(headers["retry-after"]) <= 5  # one token at 0.2/s: at most 5 s away
 
