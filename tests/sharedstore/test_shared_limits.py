@@ -4,10 +4,14 @@ realistic-mode limit and one sign-in throttle; without it each instance counts o
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import redis
@@ -220,3 +224,13 @@ def test_a_bad_redis_url_is_a_one_line_error_naming_the_variable(monkeypatch: py
         assert Settings.from_env().redis_url == good
     monkeypatch.setenv("LOCALSECTION_REDIS_URL", "")
     assert Settings.from_env().redis_url == ""  # empty: per-process counters, as without the setting
+
+
+def test_serve_refuses_a_bad_redis_url_in_one_line_without_its_password(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSECTION_")}
+    env |= {"LOCALSECTION_DATA_DIR": str(tmp_path), "LOCALSECTION_REDIS_URL": "redis://:s3cret@cache:port/0"}
+    done = subprocess.run([str(Path(sys.executable).parent / "localsection"), "serve", "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1 and "LOCALSECTION_REDIS_URL" in lines[0] and "s3cret" not in lines[0], lines
