@@ -234,3 +234,14 @@ def test_serve_refuses_a_bad_redis_url_in_one_line_without_its_password(tmp_path
     assert done.returncode == 2
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert len(lines) == 1 and "LOCALSECTION_REDIS_URL" in lines[0] and "s3cret" not in lines[0], lines
+
+
+def test_forgetting_an_account_empties_its_shared_buckets_only(redis_url: str, prefix: str, raw: redis.Redis) -> None:
+    store = sharedstore.SharedStore(redis_url, prefix, b"k" * 32)
+    limiter = SharedRateLimiter(0.01, 1, store, "realistic")
+    waits = [limiter.retry_after(k) for k in ("7:key", "7:key", "8:key", "8:key")]
+    assert waits[0] == waits[2] == 0 and 95 <= waits[1] <= 100 and 95 <= waits[3] <= 100  # one token per 100 s
+    limiter.forget("7:")  # the emulator's reset or a deleted account: its buckets start full again
+    assert limiter.retry_after("7:key") == 0 and limiter.retry_after("8:key") >= 95
+    assert len(list(raw.scan_iter(match=prefix + "rate:realistic:*"))) == 2
+    store.close()
