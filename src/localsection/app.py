@@ -29,8 +29,9 @@ from localsection.control.snapshots import snapshot_routes
 from localsection.control.tokens import token_routes
 from localsection.oauth2.routes import oauth_routes
 from localsection.observe.middleware import observability
+from localsection.sharedstore import store_for
 from localsection.state import AppState
-from localsection.web.throttle import LoginThrottle
+from localsection.web.sharedthrottle import login_throttle as make_login_throttle
 from localsection.webapp import handlers as webapp_pages
 from localsection.webapp.routes import serves as webapp_serves
 from localsection.webapp.routes import webapp_routes
@@ -130,7 +131,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
             await run_in_threadpool(worker.stop)
         state.db.dispose()
 
-    login_throttle = LoginThrottle()  # one per app: the OAuth sign-in and the web app sign-in count together
+    # One per app: the OAuth sign-in and the web app sign-in count together (in Redis when one is configured).
+    login_throttle = make_login_throttle(store_for(state))
     routes: list[BaseRoute] = [
         Route("/api/admin/v2", admin),
         Route("/api/admin/v2/", admin),

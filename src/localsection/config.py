@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     metrics: MetricsMode = "off"  # /metrics: off, on (loopback and trusted proxies only), token (bearer)
     metrics_token: str = ""  # the bearer token of /metrics when metrics=token (16 characters or more)
     journal_size: _Count = 1000  # requests the emulator's journal keeps (GET /_localsection/requests)
+    redis_url: str = ""  # redis://[:password@]host:6379/0, rediss://… or unix:///path; empty = per-process counters
+    redis_prefix: str = "localsection:"  # namespace of every key the shared store writes
     extra: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
@@ -179,6 +181,32 @@ class Settings(BaseSettings):
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("a URL like smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465")
         return value.strip()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urllib.parse.urlsplit(value)
+        want = "a URL like redis://host:6379/0, redis://:password@host:6379/0, rediss://host:6380/0 or unix:///path"
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError(want + " (the port is not a number)") from None
+        if parts.scheme in ("redis", "rediss"):
+            if not parts.hostname or not re.fullmatch(r"/?\d*", parts.path):
+                raise ValueError(want + " (a host, and a database number as the path)")
+        elif parts.scheme != "unix" or not parts.path.startswith("/"):
+            raise ValueError(want)
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _check_redis_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+            raise ValueError("1 to 64 letters, digits and _ . : - such as localsection: or tracker-eu:")
+        return value
 
     @field_validator("mail_from")
     @classmethod

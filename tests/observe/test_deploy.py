@@ -42,12 +42,13 @@ def substituted(value: str) -> str:
 
 def test_the_compose_file_has_postgres_a_migration_two_apps_a_worker_and_a_tls_proxy() -> None:
     services = compose()["services"]
-    assert set(services) == {"db", "migrate", "app1", "app2", "worker", "caddy"}
+    assert set(services) == {"db", "migrate", "app1", "app2", "worker", "caddy", "redis"}
     assert services["migrate"]["command"] == ["localsection", "db", "upgrade"]
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     for name in ("app1", "app2"):
         assert services[name]["command"][:2] == ["localsection", "serve"]
-        assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+        assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"},
+                                                "redis": {"condition": "service_healthy"}}
         assert "/readyz" in " ".join(services[name]["healthcheck"]["test"])
     assert services["worker"]["command"] == ["localsection", "worker"]
     for name in ("app1", "app2", "worker", "migrate"):
@@ -77,6 +78,7 @@ def test_the_compose_settings_are_valid_values(monkeypatch: pytest.MonkeyPatch) 
     assert settings.database_url.startswith("postgresql://localsection:")
     assert settings.metrics == "token" and settings.log_format == "json" and not settings.run_webhook_worker
     assert not settings.emulator and not settings.legacy_md5
+    assert settings.redis_url.startswith("redis://:") and settings.redis_url.endswith("@redis:6379/0")
 
 
 def commands() -> list[list[str]]:

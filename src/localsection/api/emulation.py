@@ -14,7 +14,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from localsection.api.ratelimit import RateLimiter
+from localsection.api.ratelimit import RateLimiter, rate_limiter
+from localsection.sharedstore import store_for
 from localsection.state import AppState
 
 REALISTIC_RATE = 1.0  # requests per second per credential on the real service (PROTOCOL.md §9.1)
@@ -62,12 +63,12 @@ class FaultRule:
 class Emulation:
     """Fault rules and realistic-mode switches of one app (thread-safe: actions also run in worker threads)."""
 
-    def __init__(self, realistic_everywhere: bool = False) -> None:
+    def __init__(self, realistic_everywhere: bool = False, limiter: RateLimiter | None = None) -> None:
         self.faults: dict[int, FaultRule] = {}
         self.realistic_everywhere = realistic_everywhere  # LOCALSECTION_REALISTIC
         self.realistic_accounts: set[str] = set()  # account names switched on through the control API
         self.realistic_at_creation: set[str] = set()  # what POST /_localsection/reset goes back to
-        self.limiter = RateLimiter(REALISTIC_RATE, 1)
+        self.limiter = limiter or RateLimiter(REALISTIC_RATE, 1)  # shared through Redis when it is configured
         self._lock = threading.Lock()
         self._next_id = 1
 
@@ -159,6 +160,7 @@ def emulation_for(state: AppState) -> Emulation:
     with _BY_STATE_LOCK:
         emu = _BY_STATE.get(state)
         if emu is None:
-            emu = Emulation(realistic_everywhere=state.settings.realistic)
+            emu = Emulation(realistic_everywhere=state.settings.realistic,
+                            limiter=rate_limiter(REALISTIC_RATE, 1, store_for(state), "realistic"))
             _BY_STATE[state] = emu
         return emu

@@ -25,7 +25,7 @@ from localsection.api.emulation import REALISTIC_CAP, FaultRule, emulation_for
 from localsection.api.limits import TOO_LARGE, BodyGuard, BodyTooLarge
 from localsection.api.params import Params, UploadedPart
 from localsection.api.paths import ACCOUNT_KEY
-from localsection.api.ratelimit import RateLimiter
+from localsection.api.ratelimit import rate_limiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
 from localsection.db import WouldBlock
@@ -33,6 +33,7 @@ from localsection.errors import ApiError, HttpRefusal
 from localsection.formats import is_digits, strict_inputs
 from localsection.observe import record
 from localsection.observe.record import current as observed
+from localsection.sharedstore import store_for
 from localsection.state import AppState
 
 log = logging.getLogger("localsection.api")
@@ -131,7 +132,8 @@ class ApiEndpoint:
     def __init__(self, state: AppState, kind: str) -> None:
         self.state = state
         self.kind = kind
-        self.limiter = RateLimiter(state.settings.rate_limit_per_second, state.settings.rate_limit_burst)
+        self.limiter = rate_limiter(state.settings.rate_limit_per_second, state.settings.rate_limit_burst,
+                                    store_for(state), kind)
         self.emu = emulation_for(state)
         self.realistic_settings = state.settings.with_(record_cap=state.settings.record_cap or REALISTIC_CAP)
 

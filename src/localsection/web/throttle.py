@@ -8,8 +8,9 @@ Check and count are one step: `reserve` takes a slot on both keys *before* the s
 slot is released on success or turned into a failure. Without that, 60 concurrent guesses all passed the check
 while the first ones were still hashing (12 checks went through against a limit of 5).
 
-The counters live in the process; with several server processes each one enforces its own limits, which
-still bounds guessing to a small multiple of the limits below.
+`LoginThrottle` is the interface and its in-process implementation: with several server processes each one
+enforces its own limits. `web/sharedthrottle.py` keeps the same counters in the shared store (Redis, when
+LOCALSECTION_REDIS_URL is set) so all processes count together; `login_throttle()` there picks one at start.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from localsection import clock
 from localsection.web.clientaddr import parse_address
@@ -36,6 +37,7 @@ class Attempt:
 
     account_key: str
     address_key: str
+    slot: str = field(default="", compare=False)  # the shared throttle's id of this reservation
 
 
 def address_key(address: str) -> str:
@@ -45,6 +47,11 @@ def address_key(address: str) -> str:
     if isinstance(addr, ipaddress.IPv6Address):
         return f"ip:{ipaddress.ip_network(f'{addr}/64', strict=False)}"
     return f"ip:{addr if addr is not None else address[:64]}"
+
+
+def delay_after(failures: int) -> float:
+    """How long the answer to a failed attempt is held back, after `failures` failures on its busiest key."""
+    return float(min(BASE_DELAY * 2 ** (failures - 1), MAX_DELAY))
 
 
 class LoginThrottle:
@@ -103,16 +110,20 @@ class LoginThrottle:
         now = clock.unix()
         with self._lock:
             self._release(attempt)
-            if len(self._fails) >= _MAX_KEYS:
-                for key in list(self._fails)[: _MAX_KEYS // 10]:
-                    del self._fails[key]
-            count = 0
-            for key, _ in self._limits(attempt):
-                fails = self._recent(key, now)
-                fails.append(now)
-                self._fails[key] = fails
-                count = max(count, len(fails))
-            return float(min(BASE_DELAY * 2 ** (count - 1), MAX_DELAY))
+            return self._count_failure(attempt, now)
+
+    def _count_failure(self, attempt: Attempt, now: float) -> float:
+        """Add a failure on both keys (the lock held); returns how long to hold the answer back."""
+        if len(self._fails) >= _MAX_KEYS:
+            for key in list(self._fails)[: _MAX_KEYS // 10]:
+                del self._fails[key]
+        count = 0
+        for key, _ in self._limits(attempt):
+            fails = self._recent(key, now)
+            fails.append(now)
+            self._fails[key] = fails
+            count = max(count, len(fails))
+        return delay_after(count)
 
     def succeeded(self, attempt: Attempt) -> None:
         """Release a reserved attempt that signed in; the e-mail's failures are forgotten (not the address's)."""
