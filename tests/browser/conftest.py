@@ -45,8 +45,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Module scope, not session: Playwright's sync API keeps an event loop running in this thread while it is
+    open, and a later test of this worker that calls asyncio.run() (the API's streaming tests) would fail."""
     _check_browser()
     from playwright.sync_api import sync_playwright
 
