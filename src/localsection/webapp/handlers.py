@@ -39,6 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from localsection import accounts, clock, tokens
 from localsection.api import paths
 from localsection.ctx import Ctx
+from localsection.domain import timers
 from localsection.errors import ApiError, HttpRefusal
 from localsection.models import Account, User, WebSession
 from localsection.observe import record
@@ -103,6 +104,7 @@ class Page:
     _set_session: str | None = None
     _clear_session: bool = False
     _ctx: Ctx | None = None
+    _running_timer: tuple[timers.RunningTimer | None] | None = None
 
     # -- who, where, which language ------------------------------------------------------------------
 
@@ -148,6 +150,14 @@ class Page:
         """The URL of a static file with its content hash (cached for a year)."""
         file = templating.STATIC_FILES[name]
         return f"{self.root}/static/{name}?v={file.version}"
+
+    def running_timer(self) -> timers.RunningTimer | None:
+        """The signed-in user's running timer for the header's badge (one indexed lookup, once per page)."""
+        if self.user is None:
+            return None
+        if self._running_timer is None:
+            self._running_timer = (timers.my_running_timer(self.ctx),)
+        return self._running_timer[0]
 
     def csrf_token(self) -> str:
         return sessions.csrf_for(_secret(self.state, "webapp-csrf"), self.csrf_binding)
