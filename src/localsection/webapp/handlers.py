@@ -309,6 +309,14 @@ def _plain_error(request: Request, status: int, message: str) -> Response:
     return HTMLResponse(f"<!doctype html><title>{status}</title><p>{message}</p>", status, headers=SECURITY_HEADERS)
 
 
+MAX_ID = 2**63 - 1  # the largest id a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds
+
+
+def _ids_in_range(request: Request) -> bool:
+    """The path's integer parameters (ids) fit in an id column."""
+    return all(v <= MAX_ID for v in request.path_params.values() if isinstance(v, int))
+
+
 def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True,
             uploads: bool = False, write: bool = True) -> Callable[[Handler], Endpoint]:
     """Decorate `def handler(page: Page) -> Response` into an endpoint for `Route(path, endpoint, methods=...)`.
@@ -423,7 +431,8 @@ def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str
             nxt = local_next(target) if not is_post else ""
             response = page.redirect("/login" + ("?" + urllib.parse.urlencode({"next": nxt}) if nxt else ""))
             return response, 0.0
-        response = handler(page)
+        # `{pid:int}` takes any digits: an id no column can hold is no such row (404), never a 500
+        response = handler(page) if _ids_in_range(request) else page.not_found()
         _apply_cookies(page, response, new_anon)
         if current is not None and not is_post and clock.now() - current.row.last_seen_at >= sessions.TOUCH_EVERY:
             touch = current.row.id
