@@ -46,7 +46,8 @@ def test_each_user_switches_only_their_own_and_the_page_speaks_ukrainian(web_app
     bob = web_client(web_app, api, **{"Accept-Language": "uk"})
     bob.sign_in("bob@example.com", PASSWORD)
     page = text_of(bob.get("/me").text)
-    for words in ("Сповіщення електронною поштою", "Мені призначено завдання", "Зберегти сповіщення"):
+    for words in ("Сповіщення електронною поштою", "Мені призначено завдання", "Зберегти сповіщення",
+                  "Роль користувач"):
         assert words in page, words
     assert bob.form("/me", {"action": "mail", "mail": "on", "kind_comment": "on",
                             "email": api.owner_email}).status_code == 303  # an `email` field is ignored
