@@ -154,7 +154,8 @@ def run(label: str, settings: Settings, args: argparse.Namespace) -> None:
         rows: list[tuple[str, Callable[[], Any], str]] = [
             ("API get_projects (baseline)", lambda: caller.ok("get_projects"), "=projects"),
             ("project list /projects", page("/projects"), "projects"),
-            (f"API get_tasks ({args.tasks:,} tasks, baseline)", lambda: caller.ok("get_tasks", id_project=big), "=tasks"),
+            (f"API get_tasks ({args.tasks:,} tasks, baseline)", lambda: caller.ok("get_tasks", id_project=big),
+             "=tasks"),
             ("task list, first page", page(f"/project/{big}/"), "tasks"),
             ("task list, by priority", page(f"/project/{big}/?sort=priority&dir=desc"), "tasks"),
             ("task list, by executive", page(f"/project/{big}/?sort=executive"), "tasks"),
