@@ -6,15 +6,25 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from worksection.client import Client
 
 from tests.browser.conftest import assert_no_critical_axe, sign_in
-from tests.compat.conftest import Server
+from tests.compat.conftest import Server, running_server
 from tests.webhook_receiver import running_receiver
 
 POSITIVE_TABINDEX = "Array.from(document.querySelectorAll('[tabindex]')).filter(e => e.tabIndex > 0).length"
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own: what this module creates stays out of the other browser tests' pages and screenshots."""
+    with running_server(Path(tmp_path_factory.mktemp("a11y-data"))) as srv:
+        yield srv
 
 
 def _check(page: Any, url: str, *, status: int = 200) -> None:
@@ -29,17 +39,17 @@ def _account(server: Server) -> str:
     return str(json.loads(server.cli("accounts", "list", "--json"))[0]["name"])
 
 
-def test_every_page_passes_axe_and_keeps_a_sane_tab_order(chromium: Any, live_server: Server) -> None:
-    sdk = Client(live_server.url).set_api_key(live_server.api_key)
-    url = live_server.url
+def test_every_page_passes_axe_and_keeps_a_sane_tab_order(chromium: Any, own_server: Server) -> None:
+    sdk = Client(own_server.url).set_api_key(own_server.api_key)
+    url = own_server.url
     project = sdk.projects.create(f"Axe {secrets.token_hex(3)}")
     pid = int(project.id)
     task = sdk.tasks.create(pid, "Check the contrast", {"text": "<p>With <b>bold</b> text</p>"})
     sub = sdk.tasks.create(pid, "Check the labels", {"id_parent": int(task.id)})
     sdk.comments.create(int(task.id), "A first comment")
-    sdk.costs.create(int(task.id), {"time": "0:45", "email_user_from": live_server.owner_email})
-    link = live_server.cli("users", "reset-link", "--account", _account(live_server),
-                           "--email", live_server.owner_email).strip()
+    sdk.costs.create(int(task.id), {"time": "0:45", "email_user_from": own_server.owner_email})
+    link = own_server.cli("users", "reset-link", "--account", _account(own_server),
+                           "--email", own_server.owner_email).strip()
     with running_receiver() as receiver:
         hook = sdk.webhook.create(receiver.url, ["post_task"])
         for locale in ("en-US", "uk-UA"):
@@ -53,7 +63,7 @@ def test_every_page_passes_axe_and_keeps_a_sane_tab_order(chromium: Any, live_se
                 _check(sign_in_page, link)
                 sign_in_page.close()
                 _check(page, url + "/nowhere", status=404)
-                sign_in(page, live_server) if locale == "en-US" else _sign_in_uk(page, live_server)
+                sign_in(page, own_server) if locale == "en-US" else _sign_in_uk(page, own_server)
                 for path in ("/projects", "/projects?status=archive", "/projects/new", f"/project/{pid}/edit",
                              f"/project/{pid}/members", f"/project/{pid}/", f"/project/{pid}/board",
                              f"/project/{pid}/tasks/new", f"/project/{pid}/{task.id}/",
@@ -78,13 +88,13 @@ def _sign_in_uk(page: Any, server: Server) -> None:
     assert "/login" not in page.url
 
 
-def test_the_keyboard_skips_to_the_content_and_moves_a_card(page: Any, live_server: Server) -> None:
-    sdk = Client(live_server.url).set_api_key(live_server.api_key)
+def test_the_keyboard_skips_to_the_content_and_moves_a_card(page: Any, own_server: Server) -> None:
+    sdk = Client(own_server.url).set_api_key(own_server.api_key)
     status = {t.title: str(t.id) for t in sdk.tasks.tags({"group": "Status"})}
     pid = int(sdk.projects.create(f"Keys {secrets.token_hex(3)}").id)
     tid = str(sdk.tasks.create(pid, "Move me by keyboard", {"tags": "To do"}).id)
-    sign_in(page, live_server)
-    page.goto(f"{live_server.url}/project/{pid}/board")
+    sign_in(page, own_server)
+    page.goto(f"{own_server.url}/project/{pid}/board")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
