@@ -7,7 +7,8 @@ LOCALSECTION_TEST_POSTGRES_URL) by bulk insert: one account with 20 projects, on
 (10% of them subtasks, 60% with a tag of the default status group). Then, through the in-process app, signed in
 as the owner, for each page: p50 / p95 SERVER time (an ASGI wrapper times the app from the request to the last
 body byte) and sequential requests a second. The baseline of the same run is the API's get_tasks for the same
-project (the whole list at once, as the protocol has no paging).
+project (the whole list at once, as the protocol has no paging), get_projects for the project list and
+get_costs_total extra=projects (a year of COSTS cost rows) for the report page.
 
 Pages: the project list (/projects, served by the projects part of the web app when it is present), the task
 list of the big project (first page, a sorted page, a filtered page, the last page), its board, and the report
@@ -17,6 +18,7 @@ page when present (REPORT_PAGES: a hook for the reports part).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 import re
 import statistics
@@ -39,12 +41,13 @@ from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
 from localsection.dev import temporary_postgres_database
-from localsection.models import Project, Tag, Task, TaskTag
+from localsection.models import Cost, Project, Tag, Task, TaskTag
 from localsection.state import AppState
 
 PROJECTS = 20
 ACCOUNT = "pages"
 PASSWORD = "bench-pass-1"
+COSTS = 20_000  # time/money rows of the big project (the report page sums a year of them)
 REPORT_PAGES = ("/reports",)  # measured when the web app serves them (200); skipped otherwise
 
 
@@ -92,6 +95,13 @@ def fill(state: AppState, tasks: int) -> tuple[str, int]:
     with state.db.session() as s:
         ids = list(s.scalars(select(Task.id).where(Task.project_id == big)))
         s.execute(insert(TaskTag), [{"task_id": t, "tag_id": rnd.choice(statuses)} for t in ids if rnd.random() < .6])
+        today = dt.date.today()
+        costs = [{"account_id": account_id, "project_id": big, "task_id": t, "top_task_id": t, "user_id": owner_id,
+                  "minutes": rnd.randrange(15, 240), "money_cents": rnd.randrange(0, 20_000), "comment": "",
+                  "comment_folded": "", "date": today - dt.timedelta(days=rnd.randrange(365)), "is_timer": False,
+                  "created_at": dt.datetime(today.year, today.month, today.day)}
+                 for t in rnd.choices(ids, k=COSTS)]
+        s.execute(insert(Cost), costs)  # the report page's year: COSTS rows over the big project's tasks
     with state.db.engine.connect() as conn:  # fresh planner statistics after the bulk load
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -139,27 +149,36 @@ def run(label: str, settings: Settings, args: argparse.Namespace) -> None:
             return call
 
         last = (args.tasks - args.tasks // 10 + 49) // 50
-        rows: list[tuple[str, Callable[[], Any]]] = [
-            (f"API get_tasks ({args.tasks:,} tasks, baseline)", lambda: caller.ok("get_tasks", id_project=big)),
-            ("project list /projects", page("/projects")),
-            ("task list, first page", page(f"/project/{big}/")),
-            ("task list, by priority", page(f"/project/{big}/?sort=priority&dir=desc")),
-            ("task list, by executive", page(f"/project/{big}/?sort=executive")),
-            ("task list, filter language", page(f"/project/{big}/?status=all&q=name+has+%27report%27")),
-            (f"task list, last page ({last})", page(f"/project/{big}/?status=all&page={last}")),
-            ("board", page(f"/project/{big}/board")),
+        # Each page is measured against the API call that returns the same data, in the same run ("=kind" marks
+        # the baseline row of a kind).
+        rows: list[tuple[str, Callable[[], Any], str]] = [
+            ("API get_projects (baseline)", lambda: caller.ok("get_projects"), "=projects"),
+            ("project list /projects", page("/projects"), "projects"),
+            (f"API get_tasks ({args.tasks:,} tasks, baseline)", lambda: caller.ok("get_tasks", id_project=big),
+             "=tasks"),
+            ("task list, first page", page(f"/project/{big}/"), "tasks"),
+            ("task list, by priority", page(f"/project/{big}/?sort=priority&dir=desc"), "tasks"),
+            ("task list, by executive", page(f"/project/{big}/?sort=executive"), "tasks"),
+            ("task list, filter language", page(f"/project/{big}/?status=all&q=name+has+%27report%27"), "tasks"),
+            (f"task list, last page ({last})", page(f"/project/{big}/?status=all&page={last}"), "tasks"),
+            ("board", page(f"/project/{big}/board"), "tasks"),
+            (f"API get_costs_total extra=projects ({COSTS:,} rows, baseline)",
+             lambda: caller.post("get_costs_total", extra="projects"), "=costs"),
         ]
-        rows += [(f"report {path}", page(path)) for path in REPORT_PAGES]
-        baseline = None
-        for name, call in rows:
+        rows += [(f"report {path}", page(path), "costs") for path in REPORT_PAGES]
+        baselines: dict[str, float] = {}
+        for name, call, against in rows:
             try:
                 p50, p95, rps = measure(timer, call, args.repeat)
             except AssertionError as exc:
-                print(f"[{label}] {name:<40} not served on this branch ({exc})")
+                print(f"[{label}] {name:<48} not served on this branch ({exc})")
                 continue
-            baseline = baseline or p50
-            print(f"[{label}] {name:<40} server p50 {p50 * 1000:7.1f} ms | p95 {p95 * 1000:7.1f} ms | "
-                  f"{rps:6.1f} req/s | {p50 / baseline:5.2f} x baseline")
+            if against.startswith("="):  # a baseline row: the pages after it marked `against` compare to it
+                against = against[1:]
+                baselines[against] = p50
+            base = baselines.get(against, p50)
+            print(f"[{label}] {name:<48} server p50 {p50 * 1000:7.1f} ms | p95 {p95 * 1000:7.1f} ms | "
+                  f"{rps:6.1f} req/s | {p50 / base:5.2f} x its baseline")
     state.db.dispose()
 
 

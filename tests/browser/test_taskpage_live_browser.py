@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from localsection.webapp import templating
 from tests.browser.conftest import sign_in
 from tests.compat.conftest import Server
 
 
-@pytest.mark.skipif("live.js" not in templating.STATIC_FILES, reason="live updates (web-tasks' live.js) not merged")
 def test_a_second_session_sees_comments_arrive_change_and_go_live(chromium: Any, page: Any,
                                                                   live_server: Server) -> None:
     from worksection.client import Client

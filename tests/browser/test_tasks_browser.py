@@ -140,9 +140,8 @@ def test_a_second_browser_session_sees_a_change_live(chromium: Any, live_server:
         mia.goto(f"{live_server.url}/project/{pid}/board")
         mia_list = contexts[1].new_page()
         mia_list.goto(f"{live_server.url}/project/{pid}/")
-        for p in (mia, mia_list):
+        for p in (mia, mia_list):  # "on" once the stream is open: the change below cannot be missed
             p.wait_for_function("document.documentElement.getAttribute('data-live') === 'on'")
-        mia.wait_for_timeout(1500)  # the stream is open before the change happens
         # the owner moves the card with the keyboard alternative in their own browser
         owner.goto(f"{live_server.url}/project/{pid}/board")
         owner.get_by_label("Move Watch me move to").select_option(label="Done")

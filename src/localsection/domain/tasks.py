@@ -620,6 +620,9 @@ def delete_task(ctx: Ctx, *, task_id: int) -> None:
     ids = subtree_ids(ctx, task)
     page, project_id = page_of(task), task.project_id
     comments = select(Comment.id).where(Comment.task_id.in_(ids))
+    # Recorded first: the webhooks it goes to are chosen while the task's visibility can still be checked, so the
+    # deletion of a hidden task reaches only those who could see it.
+    events.record(ctx, "delete", "task", task_id, page, project_id)
     db = ctx.db
     db.execute(update(Task).where(Task.id.in_(ids)).values(parent_id=None))  # no order needed below
     db.execute(delete(StoredFile).where(or_(StoredFile.task_id.in_(ids), StoredFile.comment_id.in_(comments))))
@@ -636,4 +639,3 @@ def delete_task(ctx: Ctx, *, task_id: int) -> None:
     db.execute(delete(TaskRelation).where(or_(TaskRelation.from_task_id.in_(ids), TaskRelation.to_task_id.in_(ids))))
     db.expunge(task)
     db.execute(delete(Task).where(Task.id.in_(ids), Task.account_id == ctx.account_id))
-    events.record(ctx, "delete", "task", task_id, page, project_id)

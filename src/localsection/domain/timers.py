@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -10,6 +12,7 @@ from localsection.ctx import Ctx
 from localsection.domain.costs import rate_cents
 from localsection.models import Cost, Task, Timer, User
 from localsection.read.costs import elapsed_seconds
+from localsection.render import task_page
 
 
 def timer_minutes(seconds: int) -> int:
@@ -55,6 +58,26 @@ def stop_timer(ctx: Ctx, *, timer_id: int) -> Cost:
 
 
 # -- the caller's own timer ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunningTimer:
+    """The caller's running timer as every page's header shows it: its task's page and the seconds it has run."""
+
+    task_page: str
+    seconds: int
+
+
+def my_running_timer(ctx: Ctx) -> RunningTimer | None:
+    """The caller's running timer with its task's page, in one indexed lookup (timers.user_id is unique; the
+    task by its primary key). No task name: the badge links to the page, which checks access itself."""
+    row = ctx.db.execute(select(Timer.started_at, Task.project_id, Task.id, Task.top_id)
+                         .join(Task, Task.id == Timer.task_id)
+                         .where(Timer.user_id == ctx.user.id, Timer.account_id == ctx.account_id)).first()
+    if row is None:
+        return None
+    seconds = max(0, int((ctx.now() - row.started_at).total_seconds()))
+    return RunningTimer(task_page(row.project_id, row.id, row.top_id), seconds)
 
 
 def my_timer(ctx: Ctx, *, lock: bool = False) -> Timer | None:

@@ -39,6 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from localsection import accounts, clock, tokens
 from localsection.api import paths
 from localsection.ctx import Ctx
+from localsection.domain import timers
 from localsection.errors import ApiError, HttpRefusal
 from localsection.models import Account, User, WebSession
 from localsection.observe import record
@@ -103,6 +104,7 @@ class Page:
     _set_session: str | None = None
     _clear_session: bool = False
     _ctx: Ctx | None = None
+    _running_timer: tuple[timers.RunningTimer | None] | None = None
 
     # -- who, where, which language ------------------------------------------------------------------
 
@@ -148,6 +150,14 @@ class Page:
         """The URL of a static file with its content hash (cached for a year)."""
         file = templating.STATIC_FILES[name]
         return f"{self.root}/static/{name}?v={file.version}"
+
+    def running_timer(self) -> timers.RunningTimer | None:
+        """The signed-in user's running timer for the header's badge (one indexed lookup, once per page)."""
+        if self.user is None:
+            return None
+        if self._running_timer is None:
+            self._running_timer = (timers.my_running_timer(self.ctx),)
+        return self._running_timer[0]
 
     def csrf_token(self) -> str:
         return sessions.csrf_for(_secret(self.state, "webapp-csrf"), self.csrf_binding)
@@ -299,6 +309,14 @@ def _plain_error(request: Request, status: int, message: str) -> Response:
     return HTMLResponse(f"<!doctype html><title>{status}</title><p>{message}</p>", status, headers=SECURITY_HEADERS)
 
 
+MAX_ID = 2**63 - 1  # the largest id a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds
+
+
+def _ids_in_range(request: Request) -> bool:
+    """The path's integer parameters (ids) fit in an id column."""
+    return all(v <= MAX_ID for v in request.path_params.values() if isinstance(v, int))
+
+
 def webpage(*, signed_in: bool = True, max_body: int = MAX_FORM, csrf: bool = True,
             uploads: bool = False, write: bool = True) -> Callable[[Handler], Endpoint]:
     """Decorate `def handler(page: Page) -> Response` into an endpoint for `Route(path, endpoint, methods=...)`.
@@ -413,7 +431,8 @@ def _attempt(handler: Handler, request: Request, state: AppState, form: dict[str
             nxt = local_next(target) if not is_post else ""
             response = page.redirect("/login" + ("?" + urllib.parse.urlencode({"next": nxt}) if nxt else ""))
             return response, 0.0
-        response = handler(page)
+        # `{pid:int}` takes any digits: an id no column can hold is no such row (404), never a 500
+        response = handler(page) if _ids_in_range(request) else page.not_found()
         _apply_cookies(page, response, new_anon)
         if current is not None and not is_post and clock.now() - current.row.last_seen_at >= sessions.TOUCH_EVERY:
             touch = current.row.id

@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from localsection.domain import costs, projects
 from localsection.errors import ApiError
+from localsection.formats import is_digits
 from localsection.render import money
 from localsection.render.members import display_name
 from localsection.webapp.charts import Bar, bar_chart
@@ -66,7 +67,7 @@ def read_filters(page: Page) -> Filters:
     if start > end:
         raise FormError("The start date is after the end date.")
     raw_project = page.request.query_params.get("project", "").strip()
-    if raw_project and not raw_project.isdigit():
+    if raw_project and not (is_digits(raw_project) and len(raw_project) < 19):
         raise FormError("Choose a project from the list.")
     measure = page.request.query_params.get("measure", "time")
     return Filters(start, end, int(raw_project) if raw_project else None, measure if measure in MEASURES else "time")

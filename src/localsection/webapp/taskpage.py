@@ -141,13 +141,6 @@ def _timer_view(page: Page, task: Task) -> dict[str, Any]:
             "other_url": page_url(other) if other is not None else ""}
 
 
-def _running_url(task: Task, timer: dict[str, Any]) -> str:
-    """The page of the task the user's timer runs on ('' when none runs): the header links to it."""
-    if not timer["running"]:
-        return ""
-    return page_url(task) if timer["here"] else str(timer["other_url"])
-
-
 def _can_write(page: Page) -> bool:
     return page.user is not None and page.user.role not in access.READ_ONLY_ROLES
 
@@ -268,7 +261,6 @@ def render_task(page: Page, task: Task) -> Response:
         "date_added": page.ctx.local(task.date_added),
         **_tags_view(page, task, rel.tags.get(task.id, {})),
         **_comments_view(page, task), **_costs_view(page, task), "timer": timer,
-        "running_timer": _running_url(task, timer),
         "files": files.list_files(page.ctx, task_id=task.id),
         "activity": _activity(page, events.task_events(page.ctx, task_id=task.id, limit=ACTIVITY_SHOWN)),
     }

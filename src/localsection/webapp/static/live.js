@@ -50,7 +50,8 @@
         if (topicsOf(el).indexOf(change.topic) >= 0) refresh(el);
       });
     });
-    document.documentElement.setAttribute("data-live", "on");
+    // "on" once the stream is open (the server has registered it): from then on no change is missed
+    source.addEventListener("open", function () { document.documentElement.setAttribute("data-live", "on"); });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
