@@ -10,7 +10,9 @@ when the task changes. Ids the user may not see are 404, never a hint that they 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -28,7 +30,7 @@ from localsection.render import hms, money, task_page
 from localsection.render.comments import mentioned_users
 from localsection.render.members import display_name
 from localsection.webapp import templating
-from localsection.webapp.handlers import FormError, Page, redirect_after_post, webpage
+from localsection.webapp.handlers import Endpoint, FormError, Page, redirect_after_post, webpage
 from localsection.webapp.richtext import as_markup
 
 FRAGMENTS = ("comments", "costs", "files", "activity", "tags", "timer")
@@ -283,11 +285,28 @@ def task_page_view(page: Page) -> Response:
     return render_task(page, task)
 
 
-def _form_task(page: Page) -> Task | Response:
-    task = _task_for_post(page)
-    if task is None:
-        return page.not_found()
-    return task
+TaskForm = Callable[[Page, Task], Response]
+
+
+def task_form(**options: Any) -> Callable[[TaskForm], Endpoint]:
+    """`@webpage(**options)` for a form posted to a task's page: `handler(page, task)` runs on POST with the task
+    of the URL; a task the user may not see is the 404 page, and a GET (a failed POST shown again) is the task's
+    page with the form's error."""
+
+    def decorate(handler: TaskForm) -> Endpoint:
+        @webpage(**options)
+        @functools.wraps(handler)
+        def endpoint(page: Page) -> Response:
+            task = _task_for_post(page)
+            if task is None:
+                return page.not_found()
+            if not page.is_post:
+                return render_task(page, task)
+            return handler(page, task)
+
+        return endpoint
+
+    return decorate
 
 
 def _back(page: Page, task: Task, anchor: str) -> Response:
@@ -304,14 +323,9 @@ def _comment_text(page: Page) -> str:
     return text
 
 
-@webpage(uploads=True)
-def comment_new(page: Page) -> Response:
+@task_form(uploads=True)
+def comment_new(page: Page, task: Task) -> Response:
     """POST: a new comment with any attached files (streamed into the file store by the domain)."""
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
     text = _comment_text(page)
     if not text and not page.files:
         raise FormError("Write a comment or attach a file.")
@@ -337,13 +351,8 @@ def files_of(page: Page) -> store.Attachments:
     return store.Attachments(parts=[_Part(p.filename, p.file, p.size or 0) for p in page.files])
 
 
-@webpage()
-def comment_edit(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def comment_edit(page: Page, task: Task) -> Response:
     cid = _int_param(page, "cid")
     _comment_of_task(page, task, cid)
     text = _comment_text(page)
@@ -354,13 +363,8 @@ def comment_edit(page: Page) -> Response:
     return _back(page, task, f"#com{cid}")
 
 
-@webpage()
-def comment_delete(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def comment_delete(page: Page, task: Task) -> Response:
     cid = _int_param(page, "cid")
     _comment_of_task(page, task, cid)
     comments.delete_comment(page.ctx, comment_id=cid)
@@ -401,13 +405,8 @@ def _cost_values(page: Page) -> tuple[int | None, int | None, dt.date | None, st
     return minutes, cents, day, comment
 
 
-@webpage()
-def cost_add(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def cost_add(page: Page, task: Task) -> Response:
     target = costs.check_add_cost(page.ctx, task_id=task.id, author_email=None)
     minutes, cents, day, comment = _cost_values(page)
     costs.do_add_cost(page.ctx, target, minutes=minutes, cents=cents, day=day, comment=comment)
@@ -422,13 +421,8 @@ def _cost_of_task(page: Page, task: Task) -> Cost:
     return row
 
 
-@webpage()
-def cost_edit(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def cost_edit(page: Page, task: Task) -> Response:
     row = _cost_of_task(page, task)
     minutes, cents, day, comment = _cost_values(page)
     costs.do_update_cost(page.ctx, row, minutes=minutes if minutes is not None else 0,
@@ -437,38 +431,23 @@ def cost_edit(page: Page) -> Response:
     return _back(page, task, "#costs")
 
 
-@webpage()
-def cost_delete(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def cost_delete(page: Page, task: Task) -> Response:
     row = _cost_of_task(page, task)
     costs.delete_cost(page.ctx, cost_id=row.id)
     page.flash(page._("Entry deleted."))
     return _back(page, task, "#costs")
 
 
-@webpage()
-def timer_start(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def timer_start(page: Page, task: Task) -> Response:
     timers.start_my_timer(page.ctx, task_id=task.id)
     page.flash(page._("Timer started."))
     return _back(page, task, "#timer")
 
 
-@webpage()
-def timer_stop(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def timer_stop(page: Page, task: Task) -> Response:
     comment = page.form.get("comment", "").strip()[:MAX_COST_COMMENT]
     saved = timers.stop_my_timer(page.ctx, comment=comment)
     page.flash(page._("Timer stopped: %(time)s saved.", time=costs_hm(saved.minutes)))
@@ -478,13 +457,8 @@ def timer_stop(page: Page) -> Response:
 # -- tags -----------------------------------------------------------------------------------------------------
 
 
-@webpage()
-def task_tags(page: Page) -> Response:
-    task = _form_task(page)
-    if not isinstance(task, Task):
-        return task
-    if not page.is_post:
-        return render_task(page, task)
+@task_form()
+def task_tags(page: Page, task: Task) -> Response:
     plus = [v for v in [page.form.get("plus", "").strip()] if v]
     minus = [v for v in [page.form.get("minus", "").strip()] if v]
     if not plus and not minus:
