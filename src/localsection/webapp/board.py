@@ -8,12 +8,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from localsection import access
 from localsection.domain import task_browse
 from localsection.errors import ApiError
 from localsection.render import task_page
 from localsection.webapp.handlers import FormError, Page, local_next, redirect_after_post, webpage
-from localsection.webapp.tasks import can_write, executive_name, label
+from localsection.webapp.tasks import can_write, executive_name, label, url_task
 
 
 def _int(raw: str | None) -> int | None:
@@ -46,11 +45,8 @@ def move(page: Page) -> Response:
     """POST group=<status group id>, tag=<tag id or empty for no status>, next=<where to go back>."""
     pid, tid = int(page.request.path_params["pid"]), int(page.request.path_params["tid"])
     back = local_next(page.form.get("next", "")) or f"/project/{pid}/board"
-    try:
-        task = access.task(page.ctx, tid)
-    except ApiError:
-        return page.not_found()
-    if task.project_id != pid:
+    task = url_task(page, pid, tid)
+    if task is None:
         return page.not_found()
     if not page.is_post:  # the POST failed
         return page.render("error.html", 400, title=page._("Something is not right"), message=page.error,

@@ -62,6 +62,16 @@ def _task_id(page: Page) -> int:
     return int(page.request.path_params["tid"])
 
 
+def url_task(page: Page, pid: int, tid: int) -> Task | None:
+    """The task `tid` of the URL `/project/<pid>/<tid>/...`, or None (the 404 page) when the user may not see it or
+    it belongs to another project."""
+    try:
+        task = access.task(page.ctx, tid)
+    except ApiError:
+        return None
+    return task if task.project_id == pid else None
+
+
 def can_write(page: Page) -> bool:
     try:
         access.require_write(page.ctx)
@@ -319,11 +329,8 @@ def task_new(page: Page) -> Response:
 def task_edit(page: Page) -> Response:
     """`/project/<pid>/<tid>/edit`: every field of the task, its checklist, subscribers and relations."""
     pid, tid = _project_id(page), _task_id(page)
-    try:
-        task = access.task(page.ctx, tid)
-    except ApiError:
-        return page.not_found()
-    if task.project_id != pid:
+    task = url_task(page, pid, tid)
+    if task is None:
         return page.not_found()
     if page.is_post:
         users = task_browse.visible_users(page.ctx)
@@ -345,11 +352,8 @@ def _back(page: Page, task: Task | TaskView) -> str:
 
 def _simple_post(page: Page, act: str) -> Response:
     pid, tid = _project_id(page), _task_id(page)
-    try:
-        task = access.task(page.ctx, tid)
-    except ApiError:
-        return page.not_found()
-    if task.project_id != pid:
+    task = url_task(page, pid, tid)
+    if task is None:
         return page.not_found()
     if not page.is_post:  # the POST failed: say why, with a way back
         return page.render("error.html", 400, title=page._("Something is not right"), message=page.error,
@@ -377,11 +381,8 @@ def task_reopen(page: Page) -> Response:
 def task_delete(page: Page) -> Response:
     """`/project/<pid>/<tid>/delete`: a confirmation page, then the delete (POST)."""
     pid, tid = _project_id(page), _task_id(page)
-    try:
-        task = access.task(page.ctx, tid)
-    except ApiError:
-        return page.not_found()
-    if task.project_id != pid:
+    task = url_task(page, pid, tid)
+    if task is None:
         return page.not_found()
     if page.is_post:
         title = task.name
