@@ -199,3 +199,19 @@ def test_bad_input_is_a_400_naming_the_field(ctl: TestClient, fresh_clock: None,
     assert resp.status_code == 400, resp.text
     assert resp.json()["status"] == "error" and field in resp.json()["message"]
     assert clock.offset() == pytest.approx(0, abs=5)
+
+
+def test_reset_gives_an_account_back_the_default_status_group_it_was_created_with(ctl: TestClient) -> None:
+    body = ctl.post("/_localsection/accounts", json={"name": new_account_name()}).json()
+
+    def status_tags() -> list[str]:
+        status, groups = by_path(ctl, body["account"], body["api_key"], "get_task_tags")
+        assert status == 200
+        return sorted(t["title"] for t in groups["data"] if t["group"]["type"] == "status")
+
+    created = status_tags()
+    assert created == sorted(["To do", "In progress", "Review", "Done"])
+    by_path(ctl, body["account"], body["api_key"], "add_task_tags", group="Status", title="Blocked")
+    assert "Blocked" in status_tags()
+    assert ctl.post("/_localsection/reset", json={"account": body["account"]}).status_code == 200
+    assert status_tags() == created  # the board has its columns again, and only those

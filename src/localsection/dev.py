@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from localsection import accounts, clock
 from localsection.db import Database
-from localsection.models import Account, Base, Cost, Project, ProjectMember, Task, User
+from localsection.models import Account, Base, Cost, Project, ProjectMember, TagGroup, Task, User
 
 CHUNK = 20_000
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet")
@@ -214,12 +214,16 @@ def row_counts(s: Session, account_id: int) -> dict[str, int]:
 
 
 def reset_account(db: Database, account_name: str) -> dict[str, int]:
-    """Delete all of an account's data but the account, its owner and the owner's team; return rows deleted."""
+    """Delete all of an account's data but the account, its owner and the owner's team, then give it back what
+    creating it made: the default status group, when it had one (accounts.create_account). Returns rows deleted."""
     deleted: dict[str, int] = {}
     with db.session(write=True) as s:
         account = accounts.get_account(s, account_name)
         owner = s.get(User, account.owner_id) if account.owner_id else None
         keep = {"users": owner.id if owner else None, "teams": owner.team_id if owner else None}
+        had_statuses = s.scalar(select(TagGroup.id).where(
+            TagGroup.account_id == account.id, TagGroup.type == "status",
+            TagGroup.title == accounts.DEFAULT_STATUS_GROUP).limit(1)) is not None
         for table in reversed(account_tables()):
             where = _account_filter(table, account.id)
             assert where is not None
@@ -227,6 +231,8 @@ def reset_account(db: Database, account_name: str) -> dict[str, int]:
                 where = where & (table.c.id != keep[table.name])
             res = s.execute(delete(table).where(where))
             deleted[table.name] = int(getattr(res, "rowcount", 0) or 0)
+        if had_statuses:
+            accounts.add_default_statuses(s, account.id)
     return {k: v for k, v in deleted.items() if v}
 
 
