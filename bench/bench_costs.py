@@ -17,7 +17,7 @@ import hmac
 import os
 import random
 import statistics
-import tempfile
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +26,13 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from starlette.testclient import TestClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import on_both_databases
+
 from localsection import accounts, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
-from localsection.dev import temporary_postgres_database
 from localsection.models import Cost, Project, Task
 from localsection.state import AppState
 
@@ -170,15 +172,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", Settings(data_dir=Path(tmp) / "sqlite", durability="normal"), args.rows, args.repeat)
-        if not args.no_postgres:
-            with temporary_postgres_database(PG_URL, "ls_bench") as url:
-                if url is None:
-                    print("[postgres] not reachable; skipped")
-                else:
-                    run("postgres", Settings(data_dir=Path(tmp) / "pg", database_url=url, durability="normal"),
-                        args.rows, args.repeat)
+    on_both_databases(lambda label, settings: run(label, settings, args.rows, args.repeat), "ls_bench",
+                      postgres=not args.no_postgres)
 
 
 if __name__ == "__main__":

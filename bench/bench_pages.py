@@ -23,7 +23,6 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,13 +33,13 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_tasks import PG_URL, Caller, _insert, _task
+from bench_tasks import Caller, _insert, _task
+from harness import on_both_databases
 
 from localsection import accounts, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
-from localsection.dev import temporary_postgres_database
 from localsection.models import Cost, Project, Tag, Task, TaskTag
 from localsection.state import AppState
 
@@ -188,15 +187,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", Settings(data_dir=Path(tmp) / "sqlite", durability="normal"), args)
-        if not args.no_postgres:
-            with temporary_postgres_database(PG_URL, "ls_bench_pages") as url:
-                if url is None:
-                    print("[postgres] not reachable; skipped")
-                else:
-                    run("postgres", Settings(data_dir=Path(tmp) / "pg", database_url=url, durability="normal"),
-                        args)
+    on_both_databases(lambda label, settings: run(label, settings, args), "ls_bench_pages",
+                      postgres=not args.no_postgres)
 
 
 if __name__ == "__main__":

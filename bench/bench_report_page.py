@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,13 @@ from typing import Any
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_costs import PG_URL, fill, p50
+from bench_costs import fill, p50
+from harness import on_both_databases
 
 from localsection import bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
-from localsection.dev import temporary_postgres_database
 from localsection.state import AppState
 
 YEAR = "start=2024-01-01&end=2024-12-31"
@@ -92,15 +91,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", Settings(data_dir=Path(tmp) / "sqlite", durability="normal"), args.rows, args.repeat)
-        if not args.no_postgres:
-            with temporary_postgres_database(PG_URL, "ls_bench_report") as url:
-                if url is None:
-                    print("[postgres] not reachable; skipped")
-                else:
-                    run("postgres", Settings(data_dir=Path(tmp) / "pg", database_url=url, durability="normal"),
-                        args.rows, args.repeat)
+    on_both_databases(lambda label, settings: run(label, settings, args.rows, args.repeat), "ls_bench_report",
+                      postgres=not args.no_postgres)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -34,7 +33,6 @@ from localsection import accounts, bootstrap
 from localsection.app import create_app
 from localsection.config import Settings
 from localsection.db import Database
-from localsection.dev import temporary_postgres_database
 from localsection.models import Project, Task
 from localsection.state import AppState
 
@@ -255,14 +253,8 @@ def main() -> None:
     parser.add_argument("--search-repeat", type=int, default=10)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", Settings(data_dir=Path(tmp) / "sqlite", durability="normal"), args)
-        if not args.no_postgres:
-            with temporary_postgres_database(PG_URL, "ls_bench") as url:
-                if url is None:
-                    print("[postgres] not reachable; skipped")
-                else:
-                    run("postgres", Settings(data_dir=Path(tmp) / "pg", database_url=url, durability="normal"), args)
+    harness.on_both_databases(lambda label, settings: run(label, settings, args), "ls_bench",
+                              postgres=not args.no_postgres)
 
 
 if __name__ == "__main__":

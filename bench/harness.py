@@ -341,3 +341,20 @@ def tool_line() -> str:
         return f"load generator: wrk ({wrk}), {min(2, CONCURRENCY)} threads, {CONCURRENCY} keep-alive connections"
     return (f"load generator: Python asyncio/httpx, {CONCURRENCY} connections (wrk unavailable; this loader "
             "shares the CPU with the server and understates throughput)")
+
+
+def on_both_databases(run: Any, database: str, *, postgres: bool = True) -> None:
+    """`run(label, settings)` on SQLite in a temporary data dir, then (unless `postgres` is False) on a temporary
+    PostgreSQL database named after `database`; both with durability normal, as the in-process benches measure."""
+    from localsection.config import Settings
+    from localsection.dev import temporary_postgres_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run("sqlite", Settings(data_dir=Path(tmp) / "sqlite", durability="normal"))
+        if not postgres:
+            return
+        with temporary_postgres_database(PG_URL, database) as url:
+            if url is None:
+                print("[postgres] not reachable; skipped")
+            else:
+                run("postgres", Settings(data_dir=Path(tmp) / "pg", database_url=url, durability="normal"))
