@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +77,22 @@ def running_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> I
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def emulator_server(backend: str, data_dir: Path, database: str) -> Iterator[Server]:
+    """A real server with the emulator's control API on `backend` ("sqlite", or "postgres": a temporary PostgreSQL
+    database named after `database`), for the length of a block."""
+    from localsection.dev import temporary_postgres_database
+    from tests.conftest import PG_URL
+
+    env = {"LOCALSECTION_EMULATOR": "1"}
+    with ExitStack() as stack:
+        if backend == "postgres":
+            url = stack.enter_context(temporary_postgres_database(PG_URL, database))
+            assert url is not None
+            env["LOCALSECTION_DATABASE_URL"] = url
+        yield stack.enter_context(running_server(data_dir, env))
 
 
 @pytest.fixture(scope="session")

@@ -10,29 +10,22 @@ import io
 import time
 import urllib.error
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from localsection.dev import temporary_postgres_database
-from tests.compat.conftest import Server, running_server
-from tests.conftest import BACKENDS, PG_URL, new_account_name
+from tests.compat.conftest import Server, emulator_server
+from tests.conftest import BACKENDS, new_account_name
 from tests.control.test_fixtures import docs_example
 from tests.webhook_receiver import running_receiver
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def kit(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"LOCALSECTION_EMULATOR": "1"}
-    with ExitStack() as stack:
-        if request.param == "postgres":
-            url = stack.enter_context(temporary_postgres_database(PG_URL, "ls_kit"))
-            assert url is not None
-            env["LOCALSECTION_DATABASE_URL"] = url
-        yield stack.enter_context(running_server(Path(tmp_path_factory.mktemp("kit")), env))
+    with emulator_server(request.param, Path(tmp_path_factory.mktemp("kit")), "ls_kit") as srv:
+        yield srv
 
 
 def new_account(server: Server, **extra: Any) -> dict[str, Any]:

@@ -4,27 +4,20 @@ same bytes of `get_all_tasks` as at snapshot time, after changes in between (iss
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from localsection.dev import temporary_postgres_database
-from tests.compat.conftest import Server, running_server
-from tests.conftest import BACKENDS, PG_URL
+from tests.compat.conftest import Server, emulator_server
+from tests.conftest import BACKENDS
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"LOCALSECTION_EMULATOR": "1"}
-    with ExitStack() as stack:
-        if request.param == "postgres":
-            url = stack.enter_context(temporary_postgres_database(PG_URL, "ls_snap"))
-            assert url is not None
-            env["LOCALSECTION_DATABASE_URL"] = url
-        yield stack.enter_context(running_server(Path(tmp_path_factory.mktemp("snapshots")), env))
+    with emulator_server(request.param, Path(tmp_path_factory.mktemp("snapshots")), "ls_snap") as srv:
+        yield srv
 
 
 def sdk_with_bytes(server: Server) -> tuple[Any, list[bytes]]:
