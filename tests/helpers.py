@@ -124,23 +124,26 @@ class Api:
 
 @contextmanager
 def counted_statements(api: Api) -> Iterator[list[str]]:
-    """Every SQL statement sent while the block runs: those through SQLAlchemy's cursor and the db.Prepared ones
-    that go straight to the SQLite driver (BEGIN and COMMIT are not counted)."""
+    """Every SQL statement sent while the block runs: those through SQLAlchemy's cursor (on any of the database's
+    engines) and the db.Prepared ones that go straight to the driver (BEGIN and COMMIT are not counted)."""
     seen: list[str] = []
 
     def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    original = db._Plan.run
+    original = db._fetch
 
-    def run(plan: db._Plan, dbapi_conn: Any, params: Any) -> Any:
-        seen.append(plan.sql)
-        return original(plan, dbapi_conn, params)
+    def fetch(driver: Any, sql: str, *args: Any) -> Any:
+        seen.append(sql)
+        return original(driver, sql, *args)
 
-    event.listen(api.state.db.engine, "before_cursor_execute", listener)
-    db._Plan.run = run  # type: ignore[method-assign]
+    engines = api.state.db.engines
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
+    db._fetch = fetch
     try:
         yield seen
     finally:
-        db._Plan.run = original  # type: ignore[method-assign]
-        event.remove(api.state.db.engine, "before_cursor_execute", listener)
+        db._fetch = original
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)

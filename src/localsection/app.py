@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None, 
         yield
         if worker is not None:
             await run_in_threadpool(worker.stop)
+        await state.db.dispose_loop()
         state.db.dispose()
 
     # One per app: the OAuth sign-in and the web app sign-in count together (in Redis when one is configured).

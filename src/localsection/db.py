@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import orjson
+import psycopg
 from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, create_engine, event, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 from localsection.config import Settings
 
@@ -196,6 +200,13 @@ class WouldBlock(Exception):
     """A transaction asked not to wait (`nowait`) would have had to wait for SQLite's write lock."""
 
 
+class NotOnThisLoop(Exception):
+    """The database's event-loop connections belong to another (still running) event loop: use a worker thread."""
+
+
+T = TypeVar("T")
+
+
 class Database:
     """Owns the engine; hands out transaction-scoped sessions."""
 
@@ -211,6 +222,14 @@ class Database:
         # request skips the pool's checkout, reset and return (~30 us of the ~250 us of a get_task).
         self._kept: Connection | None = None
         self._kept_lock = threading.Lock()
+        # PostgreSQL: psycopg's asyncio connections, for actions run on the event loop (`run_on_loop`). The pool
+        # fills on first use, bound to that loop.
+        self._loop_engine: AsyncEngine | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if self.engine.dialect.name == "postgresql":
+            self._loop_engine = create_async_engine(
+                self.engine.url.set(drivername="postgresql+psycopg_async"),
+                pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True, **_JSON)
 
     @property
     def dialect(self) -> str:
@@ -230,6 +249,53 @@ class Database:
         threads, and so do writes that fsync every commit (durability full).
         """
         return self._writers is not None
+
+    @property
+    def runs_on_loop(self) -> bool:
+        """Whether short actions run on the event loop through psycopg's asyncio driver (PostgreSQL).
+
+        The action's code stays synchronous: SQLAlchemy runs it in a greenlet and awaits each round trip on the
+        loop. No worker thread takes the GIL back after every libpq call (docs/performance.md, round two).
+        """
+        return self._loop_engine is not None
+
+    @property
+    def engines(self) -> list[Engine]:
+        """Every engine actions run on: the threads' and, once used, the event loop's (for event listeners)."""
+        return [self.engine] + ([self._loop_engine.sync_engine] if self._loop_engine is not None else [])
+
+    def _engine_for_loop(self) -> AsyncEngine:
+        loop = asyncio.get_running_loop()
+        engine = self._loop_engine
+        assert engine is not None
+        if self._loop is not loop:
+            if self._loop is not None:
+                if not self._loop.is_closed():
+                    raise NotOnThisLoop()
+                # The loop the pooled connections belonged to is gone (tests run one loop after another): they
+                # cannot be closed from here; a fresh pool for this loop, the same engine (and its listeners).
+                engine.sync_engine.dispose(close=False)
+            self._loop = loop
+        return engine
+
+    async def run_on_loop(self, fn: Callable[[Session], T], write: bool) -> T:
+        """`fn(session)` in one transaction (as `session()` gives), on the running loop; NotOnThisLoop when this
+        database's loop connections belong to another loop that still runs.
+
+        One greenlet for the whole action (checkout, transaction, return): each round trip inside it is awaited
+        on the loop."""
+        engine = self._engine_for_loop()
+        return await greenlet_spawn(self._run_in_transaction, engine.sync_engine, fn, write)
+
+    def _run_in_transaction(self, engine: Engine, fn: Callable[[Session], T], write: bool) -> T:
+        with engine.connect() as conn, self._transaction(conn, write, False) as session:
+            return fn(session)
+
+    async def dispose_loop(self) -> None:
+        """Close the event loop's connections (call it on that loop, at shutdown)."""
+        if self._loop_engine is not None and self._loop is asyncio.get_running_loop():
+            self._loop = None
+            await self._loop_engine.dispose()
 
     @property
     def writes_inline(self) -> bool:
@@ -364,7 +430,8 @@ class Snapshot(Generic[M]):
 
 
 class _Plan:
-    """A statement compiled for one SQLite dialect: its SQL, parameter order and type conversions."""
+    """A statement compiled for one dialect: its SQL, parameters (SQLite: in order; psycopg: by name) and type
+    conversions."""
 
     def __init__(self, stmt: ClauseElement, dialect: Dialect, *, render_postcompile: bool = False,
                  cache_key: Any = None) -> None:
@@ -374,16 +441,23 @@ class _Plan:
         else:
             compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}
                                     if render_postcompile else {})
-        assert isinstance(compiled, SQLCompiler) and compiled.positional and compiled.positiontup is not None
+        assert isinstance(compiled, SQLCompiler)
         self.compiled = compiled
         self.sql = compiled.string
-        self.order = list(compiled.positiontup)
+        self.positional = compiled.positional
+        self.order = list(compiled.positiontup or ())
         self.bind: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
-        self.results: list[Callable[[Any], Any] | None] = [
-            column.type._cached_result_processor(dialect, None) for column in compiled._result_columns]
-        self.convert = any(self.results)
+        self.dialect = dialect
         # (position, conversion) of the columns that have one: a row's other values are taken as they are.
-        self.conversions = [(i, f) for i, f in enumerate(self.results) if f is not None]
+        # psycopg's conversions depend on the type the server reports: known after the first run.
+        self.conversions: list[tuple[int, Callable[[Any], Any]]] | None = None
+        if dialect.name == "sqlite":
+            self._conversions_for([None] * len(compiled._result_columns))
+
+    def _conversions_for(self, type_codes: Sequence[Any]) -> None:
+        results = [column.type._cached_result_processor(self.dialect, code)
+                   for column, code in zip(self.compiled._result_columns, type_codes, strict=False)]
+        self.conversions = [(i, f) for i, f in enumerate(results) if f is not None]
 
     @property
     def expanding(self) -> bool:
@@ -394,15 +468,24 @@ class _Plan:
             extracted: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         # Adds the values of binds built into the statement (`extracted`: those of an equal statement's cache key).
         values = self.compiled.construct_params(params, extracted_parameters=extracted)
-        args = []
-        for name in self.order:
-            value = values[name]
-            proc = self.bind.get(name)
-            args.append(value if proc is None else proc(value))  # None too, as SQLAlchemy does (JSON null)
-        rows = dbapi_conn.execute(self.sql, args).fetchall()
-        if not (convert and self.convert):
-            return rows  # type: ignore[no-any-return]
+        args: list[Any] | MutableMapping[str, Any]
+        if self.positional:
+            args = []
+            for name in self.order:
+                value = values[name]
+                proc = self.bind.get(name)
+                args.append(value if proc is None else proc(value))  # None too, as SQLAlchemy does (JSON null)
+        else:
+            for name, proc in self.bind.items():
+                if name in values:
+                    values[name] = proc(values[name])
+            args = values
+        rows, types = _fetch(dbapi_conn, self.sql, args, self.conversions is None)
+        if types is not None:
+            self._conversions_for(types)
         conversions = self.conversions
+        if not (convert and conversions):
+            return rows
         out = []
         for row in rows:
             cells = list(row)
@@ -414,15 +497,38 @@ class _Plan:
         return out
 
 
+Fetched = tuple[list[tuple[Any, ...]], list[Any] | None]
+
+
+def _type_codes(cursor: Any) -> list[Any]:
+    return [d[1] for d in cursor.description or ()]
+
+
+async def _fetch_async(driver: psycopg.AsyncConnection[Any], sql: str, args: Any, types: bool) -> Fetched:
+    cursor = driver.cursor()
+    await cursor.execute(sql, args)
+    return await cursor.fetchall(), _type_codes(cursor) if types else None
+
+
+def _fetch(driver: Any, sql: str, args: Any, types: bool) -> Fetched:
+    """Run one statement on the driver's own connection: sqlite3 and psycopg alike, or psycopg's asyncio
+    connection from inside the action's greenlet (db.run_on_loop), awaited on the loop. With `types`, also the
+    type code of each column (the cursor's description, built anew at each access: only when asked)."""
+    if isinstance(driver, psycopg.AsyncConnection):
+        return await_(_fetch_async(driver, sql, args, types))
+    cursor = driver.execute(sql, args)
+    return cursor.fetchall(), _type_codes(cursor) if types else None
+
+
 class Prepared:
-    """A Core statement run on the hot paths: on SQLite straight on the driver, compiled once per engine.
+    """A Core statement run on the hot paths: straight on the driver, compiled once per engine.
 
     SQLAlchemy's per-execution work (cache lookup, execution context, parameter and result objects) cost
     several times more than the indexed SQLite query itself (docs/performance.md). Here the SQL, the parameter
     order and the type conversions SQLAlchemy would apply are computed once; `all()` returns plain tuples with
-    the same values `conn.execute(stmt, params).all()` gives. On PostgreSQL it is exactly that call (the round
-    trip dominates there, and psycopg's type information is only known per cursor). No expanding IN
-    parameters.
+    the same values `conn.execute(stmt, params).all()` gives. On PostgreSQL too: SQLAlchemy's execution path and
+    psycopg's column descriptions (built again at every access) cost more than the round trip's own work
+    (docs/performance.md, round two). No expanding IN parameters.
     """
 
     def __init__(self, stmt: ClauseElement) -> None:
@@ -435,8 +541,6 @@ class Prepared:
     def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
         conn = core(session)
         dialect = conn.dialect
-        if dialect.name != "sqlite":
-            return conn.execute(self.stmt, params).all()
         if dialect is self._last_dialect:  # one engine per process: skip the weak dictionary's lookup
             plan = self._last_plan
             assert plan is not None
@@ -445,7 +549,7 @@ class Prepared:
             if plan is None:
                 plan = self._plans[dialect] = _Plan(self.stmt, dialect)
             self._last_dialect, self._last_plan = dialect, plan
-        return plan.run(conn.connection.dbapi_connection, params)
+        return plan.run(conn.connection.driver_connection, params)
 
     def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         rows = self.all(session, params)
@@ -470,7 +574,7 @@ def driver_rows(session: Session, stmt: Executable) -> Sequence[tuple[Any, ...]]
     conn = core(session)
     dialect = conn.dialect
     if dialect.name != "sqlite":
-        return conn.execute(stmt).all()
+        return conn.execute(stmt).all()  # psycopg's values are the answer's already; the list's time is the rows'
     assert isinstance(stmt, ClauseElement)
     key = stmt._generate_cache_key()
     slot = None if key is None else (dialect, key.key)
@@ -484,7 +588,7 @@ def driver_rows(session: Session, stmt: Executable) -> Sequence[tuple[Any, ...]]
                 _DRIVER_PLANS.clear()
             _DRIVER_PLANS[slot] = plan
     extracted = key.bindparams if key is not None and slot is not None else None
-    return plan.run(conn.connection.dbapi_connection, None, convert=False, extracted=extracted)
+    return plan.run(conn.connection.driver_connection, None, convert=False, extracted=extracted)
 
 
 _DRIVER_PLANS: dict[tuple[Dialect, Any], _Plan] = {}

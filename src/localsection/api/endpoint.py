@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from localsection.api.paths import ACCOUNT_KEY
 from localsection.api.ratelimit import rate_limiter
 from localsection.api.registry import ActionSpec, lookup
 from localsection.ctx import Ctx
-from localsection.db import WouldBlock
+from localsection.db import NotOnThisLoop, WouldBlock
 from localsection.errors import ApiError, HttpRefusal
 from localsection.formats import is_digits, strict_inputs
 from localsection.observe import record
@@ -274,7 +275,25 @@ class ApiEndpoint:
                     pause = min(pause * 2, 0.005)
                 except (IntegrityError, OperationalError):
                     break
+        elif db.runs_on_loop and inline:
+            try:
+                return await self._on_loop(spec, name, params, headers)
+            except NotOnThisLoop:
+                pass
         return await run_in_threadpool(self.execute, spec, name, params, headers)
+
+    async def _on_loop(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """PostgreSQL: the action on the event loop (db.run_on_loop), retried like `execute` when it lost a race."""
+        db = self.state.db
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return await db.run_on_loop(lambda session: self._perform(session, spec, name, params, headers),
+                                            write=spec.write)
+            except (IntegrityError, OperationalError):
+                if attempt == RETRIES:
+                    raise
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
 
     def execute(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
         """Run the action's transaction, retrying it when it lost a race (unique insert, deadlock, lock)."""
@@ -292,8 +311,13 @@ class ApiEndpoint:
     def _execute_once(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str],
                       nowait: bool = False) -> Any:
         """Authenticate, authorize and run one action inside one transaction."""
-        settings = self.state.settings
         with self.state.db.session(write=spec.write, nowait=nowait) as db:
+            return self._perform(db, spec, name, params, headers)
+
+    def _perform(self, db: Session, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
+        """Authenticate, authorize and run one action in the transaction of `db`."""
+        settings = self.state.settings
+        if True:
             account, owner = accounts.resolve_account_and_owner(
                 db, headers["host"], settings, headers["account"] or None)
             rec = observed()
