@@ -317,46 +317,45 @@ class ApiEndpoint:
     def _perform(self, db: Session, spec: ActionSpec, name: str, params: Params, headers: dict[str, str]) -> Any:
         """Authenticate, authorize and run one action in the transaction of `db`."""
         settings = self.state.settings
-        if True:
-            account, owner = accounts.resolve_account_and_owner(
-                db, headers["host"], settings, headers["account"] or None)
-            rec = observed()
-            if self.kind == "admin":
-                if headers["authorization"].lower().startswith("bearer "):
-                    raise errors.hash_invalid()
-                if rec is not None:
-                    rec.identify(record.ADMIN_HEADER if headers["authorization"].lower().startswith("admin ")
-                                 else record.MD5, account=account.name)
-                caller = auth.authenticate_admin(account, owner, params, headers["authorization"], name, settings)
-            else:
-                if rec is not None:
-                    rec.identify(record.BEARER, account=account.name)
-                caller = self._authenticate_token(db, account, params, headers["authorization"])
+        account, owner = accounts.resolve_account_and_owner(
+            db, headers["host"], settings, headers["account"] or None)
+        rec = observed()
+        if self.kind == "admin":
+            if headers["authorization"].lower().startswith("bearer "):
+                raise errors.hash_invalid()
             if rec is not None:
-                rec.caller = record.ADMIN_KEY if caller.via_admin_key else caller.user.email
-            # One bucket per account and credential: the admin key, or one user's tokens.
-            self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
-            emu = self.emu
-            realistic = emu.realistic_everywhere or (bool(emu.realistic_accounts)
-                                                     and account.name in emu.realistic_accounts)
-            if realistic:
-                # Realistic mode: 1 request/s per credential (the API key; each OAuth token), the record cap.
-                token = None if caller.via_admin_key else auth.bearer_token(headers["authorization"], params)
-                emu.limiter.check(f"{account.id}:" + ("key" if token is None else "token:" + token[-43:]))
-                settings = self.realistic_settings
-            authorize(spec, caller)
-            apply_legacy_page(params)
-            base_url = self.state.base_url(account.name, headers["scheme"], headers["host"], headers["root"])
-            if caller.via_admin_key:
-                ctx = Ctx.for_admin_key(db, settings, caller.account, caller.user, base_url=base_url,
-                                        database=self.state.db)
-            else:
-                ctx = Ctx.for_user(db, settings, caller.account, caller.user, scopes=caller.scopes,
-                                   base_url=base_url, database=self.state.db)
-            if realistic:
-                with strict_inputs():
-                    return spec.func(ctx, params)
-            return spec.func(ctx, params)
+                rec.identify(record.ADMIN_HEADER if headers["authorization"].lower().startswith("admin ")
+                             else record.MD5, account=account.name)
+            caller = auth.authenticate_admin(account, owner, params, headers["authorization"], name, settings)
+        else:
+            if rec is not None:
+                rec.identify(record.BEARER, account=account.name)
+            caller = self._authenticate_token(db, account, params, headers["authorization"])
+        if rec is not None:
+            rec.caller = record.ADMIN_KEY if caller.via_admin_key else caller.user.email
+        # One bucket per account and credential: the admin key, or one user's tokens.
+        self.limiter.check(f"{account.id}:" + ("admin" if caller.via_admin_key else f"user:{caller.user.id}"))
+        emu = self.emu
+        realistic = emu.realistic_everywhere or (bool(emu.realistic_accounts)
+                                                 and account.name in emu.realistic_accounts)
+        if realistic:
+            # Realistic mode: 1 request/s per credential (the API key; each OAuth token), the record cap.
+            token = None if caller.via_admin_key else auth.bearer_token(headers["authorization"], params)
+            emu.limiter.check(f"{account.id}:" + ("key" if token is None else "token:" + token[-43:]))
+            settings = self.realistic_settings
+        authorize(spec, caller)
+        apply_legacy_page(params)
+        base_url = self.state.base_url(account.name, headers["scheme"], headers["host"], headers["root"])
+        if caller.via_admin_key:
+            ctx = Ctx.for_admin_key(db, settings, caller.account, caller.user, base_url=base_url,
+                                    database=self.state.db)
+        else:
+            ctx = Ctx.for_user(db, settings, caller.account, caller.user, scopes=caller.scopes,
+                               base_url=base_url, database=self.state.db)
+        if realistic:
+            with strict_inputs():
+                return spec.func(ctx, params)
+        return spec.func(ctx, params)
 
     def _authenticate_token(self, db: Any, account: Any, params: Params, authorization: str) -> auth.Caller:
         token = auth.bearer_token(authorization, params)
