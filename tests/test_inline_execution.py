@@ -27,7 +27,7 @@ def _database_file(api: Api) -> str:
 
 def test_a_write_waiting_for_the_lock_holds_up_no_read_and_completes_when_it_is_free(api: Api) -> None:
     if api.state.db.dialect != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL actions always run in worker threads")
+        pytest.skip("SQLite only (PostgreSQL: tests/test_loop_execution.py)")
     task = make_task(api, make_project(api))
     # Another process (here: another connection) holds SQLite's write lock for 1.2 s: longer than an event-loop
     # action waits (0.5 s) before it moves to a worker thread.

@@ -1,0 +1,114 @@
+"""Short PostgreSQL actions run on the event loop through psycopg's asyncio driver (db.run_on_loop): no worker
+thread, and a statement that waits on a lock holds up nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from localsection.api import endpoint
+from localsection.app import create_app
+from tests.factories import make_project, make_task
+from tests.helpers import ADMIN_PATH, Api
+
+
+def _postgres_only(api: Api) -> None:
+    if api.state.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite's short actions run on the loop without a driver round trip")
+
+
+async def _call(client: httpx.AsyncClient, api: Api, action: str, **params: Any) -> dict[str, Any]:
+    resp = await client.post(f"{ADMIN_PATH}?action={action}", json=params,
+                             headers={"Host": api.host, "Authorization": api.admin_header(action)})
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def _client(api: Api) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state=api.state)), base_url="http://test")
+
+
+def test_short_actions_on_postgresql_use_no_worker_thread(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    _postgres_only(api)
+    task = make_task(api, make_project(api))
+    handed_off: list[str] = []
+    original = endpoint.run_in_threadpool
+
+    async def spy(func: Any, *args: Any, **kwargs: Any) -> Any:
+        handed_off.append(getattr(func, "__name__", repr(func)))
+        return await original(func, *args, **kwargs)
+
+    monkeypatch.setattr(endpoint, "run_in_threadpool", spy)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with _client(api) as client:
+            return [await _call(client, api, "get_task", id_task=str(task)),
+                    await _call(client, api, "post_comment", id_task=str(task), text="on the loop"),
+                    await _call(client, api, "get_comments", id_task=str(task)),
+                    await _call(client, api, "search_tasks", filter=f"id={task}")]  # threaded: grows with data
+
+    answers = asyncio.run(scenario())
+    assert [a["status"] for a in answers] == ["ok"] * 4, answers
+    assert [c["text"] for c in answers[2]["data"]] == ["on the loop"]
+    assert handed_off == ["execute"]  # search_tasks only
+
+
+def test_a_write_waiting_for_a_lock_holds_up_no_read_and_completes_when_it_is_free(api: Api) -> None:
+    _postgres_only(api)
+    task = make_task(api, make_project(api))
+    other = create_engine(api.state.db.engine.url)  # another process's connection
+
+    async def scenario() -> tuple[dict[str, Any], list[float], float]:
+        async with _client(api) as client:
+            await _call(client, api, "get_task", id_task=str(task))  # warm: the loop's pool is open
+            with other.connect() as holder:
+                holder.execute(text("LOCK TABLE comments IN EXCLUSIVE MODE"))  # an INSERT waits; reads do not
+                started = time.perf_counter()
+                write = asyncio.create_task(_call(client, api, "post_comment", id_task=str(task), text="queued"))
+                reads = []
+                for _ in range(5):
+                    await asyncio.sleep(0.1)
+                    t0 = time.perf_counter()
+                    assert (await _call(client, api, "get_task", id_task=str(task)))["status"] == "ok"
+                    reads.append(time.perf_counter() - t0)
+                assert not write.done()  # still waiting for the lock
+                holder.rollback()
+            answer = await write
+            return answer, reads, time.perf_counter() - started
+
+    try:
+        answer, reads, took = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    assert answer["status"] == "ok", answer
+    assert max(reads) < 0.25  # answered while the write waited: the loop was never blocked
+    assert took >= 0.5
+    assert [c["text"] for c in api.ok("get_comments", id_task=str(task))] == ["queued"]
+
+
+def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(api: Api) -> None:
+    """The loop's connections belong to the loop that opened them: while it runs, another loop's actions go to
+    worker threads; once it is closed, the next loop opens its own."""
+    _postgres_only(api)
+    task = make_task(api, make_project(api))
+    first = asyncio.new_event_loop()
+    running = threading.Thread(target=first.run_forever, daemon=True)
+    running.start()
+    try:
+        async def one() -> dict[str, Any]:
+            async with _client(api) as client:
+                return await _call(client, api, "get_task", id_task=str(task))
+
+        assert asyncio.run_coroutine_threadsafe(one(), first).result(30)["status"] == "ok"
+        assert asyncio.run(one())["status"] == "ok"  # another loop while the first runs: worker threads
+    finally:
+        first.call_soon_threadsafe(first.stop)
+        running.join(10)
+        first.close()
+    assert asyncio.run(one())["status"] == "ok"  # the first loop is gone: this one takes the loop path
+    assert api.state.db._loop is not first
