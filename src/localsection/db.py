@@ -391,8 +391,9 @@ def pg_array(values: Collection[int]) -> str:
 def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
     """`column IN ids` that stays one statement with one parameter however many ids there are.
 
-    PostgreSQL always gets `= ANY(array)` (the array as one literal, `pg_array`): an IN list of hundreds of placeholders cost more to render and for
-    psycopg to parse than the query (get_tasks of 500 tasks: 66 -> ~140 req/s). SQLite inlines up to 32.
+    PostgreSQL always gets `= ANY(array)`, the array as one literal (`pg_array`): an IN list of hundreds of
+    placeholders cost more to render and for psycopg to parse than the query (get_tasks of 500 tasks: 66 -> ~140
+    req/s). SQLite inlines up to 32.
     """
     values = sorted(set(ids))
     if session.get_bind().dialect.name == "postgresql":
