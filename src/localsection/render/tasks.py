@@ -208,6 +208,9 @@ def plain_task_objects(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent
             value = value.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None)
         return value.isoformat(" ", "minutes")  # type: ignore[no-any-return]
 
+    # Estimates repeat (a few distinct values in a whole list): each distinct one converted once.
+    times: dict[Any, int | float | None] = {}
+    moneys: dict[Any, int | float | None] = {}
     out = []
     for row in rows:
         (task_id, project_id, top_id, name, status, priority, from_id, to_id, to_any, added, start, end,
@@ -234,9 +237,15 @@ def plain_task_objects(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent
         if closed is not None and status == "done":
             obj["date_closed"] = when(closed)
         if max_time is not None:
-            obj["max_time"] = number(to_time(max_time) if to_time else max_time)
+            shown = times.get(max_time)
+            if shown is None:
+                shown = times[max_time] = number(to_time(max_time) if to_time else max_time)
+            obj["max_time"] = shown
         if max_money is not None:
-            obj["max_money"] = number(to_money(max_money) if to_money else max_money)
+            shown = moneys.get(max_money)
+            if shown is None:
+                shown = moneys[max_money] = number(to_money(max_money) if to_money else max_money)
+            obj["max_money"] = shown
         tagged = tags.get(task_id)
         if tagged:
             obj["tags"] = tagged
