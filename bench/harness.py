@@ -358,3 +358,41 @@ def on_both_databases(run: Any, database: str, *, postgres: bool = True) -> None
                 print("[postgres] not reachable; skipped")
             else:
                 run("postgres", Settings(data_dir=Path(tmp) / "pg", database_url=url, durability="normal"))
+
+
+# -- CPU time (from /proc): where a request's CPU goes, and how busy the whole machine was --------------------
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of the whole line)
+
+
+def postgres_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` (their command line names it): other databases' work on a
+    shared server is not ours. PostgreSQL's own writers (WAL, checkpoints) are counted with "everything else"."""
+    if not database:
+        return []
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres" and \
+                        f" {database} ".encode() in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def box_seconds() -> float:
+    """CPU seconds spent by the whole machine, all cores, anything but idle (from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICK

@@ -23,41 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 from harness import Request
 
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of the whole line)
-
-
-def postgres_pids(database: str) -> list[int]:
-    """The PostgreSQL backends serving `database` (their command line names it): other databases' work on a
-    shared server is not ours. PostgreSQL's own writers (WAL, checkpoints) are counted with "everything else"."""
-    if not database:
-        return []
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres" and \
-                        f" {database} ".encode() in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def box_seconds() -> float:
-    """CPU seconds spent by the whole machine, all cores, anything but idle (from /proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / TICK
-
 
 def measure(kind: str, duration: float) -> None:
     with harness.database(kind) as env:
@@ -74,16 +39,16 @@ def measure(kind: str, duration: float) -> None:
                                                                           {"id_task": task, "text": "x"})))
             for name, req in cases:
                 harness.load(name, req, duration=1)  # warm: prepared statements, pools
-                pg = postgres_pids(database)
-                server_before, pg_before, box_before = cpu_seconds(server.proc.pid), sum(map(cpu_seconds, pg)), \
-                    box_seconds()
+                pg = harness.postgres_pids(database)
+                server_before = harness.cpu_seconds(server.proc.pid)
+                pg_before, box_before = sum(map(harness.cpu_seconds, pg)), harness.box_seconds()
                 started = time.perf_counter()
                 result = harness.load(name, req, duration=duration)
                 wall = time.perf_counter() - started
-                pg_now = set(pg) | set(postgres_pids(database))
-                server_cpu = cpu_seconds(server.proc.pid) - server_before
-                pg_cpu = sum(map(cpu_seconds, pg_now)) - pg_before
-                box_cpu = box_seconds() - box_before
+                pg_now = set(pg) | set(harness.postgres_pids(database))
+                server_cpu = harness.cpu_seconds(server.proc.pid) - server_before
+                pg_cpu = sum(map(harness.cpu_seconds, pg_now)) - pg_before
+                box_cpu = harness.box_seconds() - box_before
                 n = max(1, result.requests)
                 print(f"  {kind:<8} {name:<26} {result.rps:7,.0f} req/s | CPU per request: server "
                       f"{server_cpu / n * 1e6:6.0f} us, postgres {pg_cpu / n * 1e6:6.0f} us, everything else "
