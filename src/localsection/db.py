@@ -189,7 +189,8 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, path: Path | None) -
         options = conn.get_execution_options()
         dbapi = conn.connection.dbapi_connection
         if not options.get("ls_write"):
-            dbapi.execute(_BEGIN_READ)  # type: ignore[union-attr]
+            if not options.get("ls_autocommit"):
+                dbapi.execute(_BEGIN_READ)  # type: ignore[union-attr]
         elif options.get("ls_nowait"):
             # On the event loop: never sleep in SQLite's busy handler. Another process holding the write lock
             # means "run this request in a worker thread instead" (api/endpoint.py).
@@ -358,7 +359,10 @@ class Database:
 
     @contextmanager
     def _transaction(self, conn: Connection, write: bool, nowait: bool) -> Iterator[Session]:
-        conn.execution_options(ls_write=write, ls_nowait=nowait)  # changes `conn` in place
+        # SQLite reads run without BEGIN and COMMIT too (`ls_autocommit`, see _on_begin): each statement reads
+        # the last committed state, as on PostgreSQL below; two driver calls and SQLAlchemy's begin and commit
+        # events less per read action.
+        conn.execution_options(ls_write=write, ls_nowait=nowait, ls_autocommit=not write)  # changes `conn` in place
         if not write and self._writers is None:
             # PostgreSQL reads run in autocommit: no BEGIN and no COMMIT, two network round trips of a get_task's
             # five (docs/performance.md). Each statement still sees one consistent snapshot; a read action's few
