@@ -251,7 +251,8 @@ class Database:
 
     @property
     def pool_size(self) -> int:
-        """Connections the pool keeps open (the API runs at most this many actions at once)."""
+        """Connections a pool keeps open: the API runs at most this many actions at once in worker threads, and on
+        PostgreSQL as many again on the event loop (its own pool, `run_on_loop`)."""
         return POOL_SIZE
 
     @property

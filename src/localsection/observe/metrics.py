@@ -49,14 +49,14 @@ class DatabaseCollector(Collector):
         self._attempts = {"ok": 0, "failed": 0}
 
     def collect(self) -> Iterator[Any]:
-        pool = self.db.engine.pool
-        checked_out = getattr(pool, "checkedout", None)
-        if callable(checked_out):
+        # Every pool of the process: the worker threads' and, on PostgreSQL, the event loop's (db.run_on_loop).
+        counters = [getattr(engine.pool, "checkedout", None) for engine in self.db.engines]
+        if all(callable(c) for c in counters):
             yield GaugeMetricFamily("localsection_db_pool_checked_out",
                                     "Database connections of this process in use (SQLite keeps one for the event "
-                                    "loop)", value=float(checked_out()))
-            yield GaugeMetricFamily("localsection_db_pool_size", "Connections the pool keeps open (this process)",
-                                    value=float(self.db.pool_size))
+                                    "loop)", value=float(sum(c() for c in counters if callable(c))))
+            yield GaugeMetricFamily("localsection_db_pool_size", "Connections the pools keep open (this process)",
+                                    value=float(self.db.pool_size * len(counters)))
         up = GaugeMetricFamily("localsection_database_up", "1 when the database answered this scrape")
         try:
             pending, oldest, hooks = self._read()
