@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +15,8 @@ from sqlalchemy import create_engine, text
 
 from localsection.api import endpoint
 from localsection.app import create_app
+from localsection.db import Database
+from localsection.state import AppState
 from tests.factories import make_project, make_task
 from tests.helpers import ADMIN_PATH, Api
 
@@ -29,11 +32,23 @@ async def _call(client: httpx.AsyncClient, api: Api, action: str, **params: Any)
     return resp.json()  # type: ignore[no-any-return]
 
 
-def _client(api: Api) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state=api.state)), base_url="http://test")
+@pytest.fixture
+def served(api: Api) -> Iterator[AppState]:
+    """The test's own server state on the api's database: its loop connections are free for the test's loops
+    (the api helper's requests bind the fixture's own Database to the helper's loop)."""
+    state = AppState(api.state.settings, Database(api.state.settings))
+    try:
+        yield state
+    finally:
+        state.db.dispose()
 
 
-def test_short_actions_on_postgresql_use_no_worker_thread(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def _client(state: AppState) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(state=state)), base_url="http://test")
+
+
+def test_short_actions_on_postgresql_use_no_worker_thread(api: Api, served: AppState,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     _postgres_only(api)
     task = make_task(api, make_project(api))
     handed_off: list[str] = []
@@ -46,7 +61,7 @@ def test_short_actions_on_postgresql_use_no_worker_thread(api: Api, monkeypatch:
     monkeypatch.setattr(endpoint, "run_in_threadpool", spy)
 
     async def scenario() -> list[dict[str, Any]]:
-        async with _client(api) as client:
+        async with _client(served) as client:
             return [await _call(client, api, "get_task", id_task=str(task)),
                     await _call(client, api, "post_comment", id_task=str(task), text="on the loop"),
                     await _call(client, api, "get_comments", id_task=str(task)),
@@ -58,13 +73,13 @@ def test_short_actions_on_postgresql_use_no_worker_thread(api: Api, monkeypatch:
     assert handed_off == ["execute"]  # search_tasks only
 
 
-def test_a_write_waiting_for_a_lock_holds_up_no_read_and_completes_when_it_is_free(api: Api) -> None:
+def test_a_write_waiting_for_a_lock_holds_up_no_read_and_completes_when_it_is_free(api: Api, served: AppState) -> None:
     _postgres_only(api)
     task = make_task(api, make_project(api))
     other = create_engine(api.state.db.engine.url)  # another process's connection
 
     async def scenario() -> tuple[dict[str, Any], list[float], float]:
-        async with _client(api) as client:
+        async with _client(served) as client:
             await _call(client, api, "get_task", id_task=str(task))  # warm: the loop's pool is open
             with other.connect() as holder:
                 holder.execute(text("LOCK TABLE comments IN EXCLUSIVE MODE"))  # an INSERT waits; reads do not
@@ -91,7 +106,7 @@ def test_a_write_waiting_for_a_lock_holds_up_no_read_and_completes_when_it_is_fr
     assert [c["text"] for c in api.ok("get_comments", id_task=str(task))] == ["queued"]
 
 
-def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(api: Api) -> None:
+def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(api: Api, served: AppState) -> None:
     """The loop's connections belong to the loop that opened them: while it runs, another loop's actions go to
     worker threads; once it is closed, the next loop opens its own."""
     _postgres_only(api)
@@ -101,7 +116,7 @@ def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(
     running.start()
     try:
         async def one() -> dict[str, Any]:
-            async with _client(api) as client:
+            async with _client(served) as client:
                 return await _call(client, api, "get_task", id_task=str(task))
 
         assert asyncio.run_coroutine_threadsafe(one(), first).result(30)["status"] == "ok"
@@ -111,4 +126,4 @@ def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(
         running.join(10)
         first.close()
     assert asyncio.run(one())["status"] == "ok"  # the first loop is gone: this one takes the loop path
-    assert api.state.db._loop is not first
+    assert served.db._loop is not first
