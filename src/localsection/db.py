@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import AdaptedConnection, Connection, Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers
@@ -536,13 +536,14 @@ async def _fetch_async(driver: psycopg.AsyncConnection[Any], sql: str, args: Any
     return await cursor.fetchall(), _type_codes(cursor) if types else None
 
 
-def _fetch(driver: Any, sql: str, args: Any, types: bool) -> Fetched:
+def _fetch(dbapi_conn: Any, sql: str, args: Any, types: bool) -> Fetched:
     """Run one statement on the driver's own connection: sqlite3 and psycopg alike, or psycopg's asyncio
-    connection from inside the action's greenlet (db.run_on_loop), awaited on the loop. With `types`, also the
-    type code of each column (the cursor's description, built anew at each access: only when asked)."""
-    if isinstance(driver, psycopg.AsyncConnection):
-        return await_(_fetch_async(driver, sql, args, types))
-    cursor = driver.execute(sql, args)
+    connection (behind SQLAlchemy's adapter) from inside the action's greenlet (db.run_on_loop), awaited on the
+    loop. With `types`, also the type code of each column (the cursor's description, built anew at each access:
+    only when asked)."""
+    if isinstance(dbapi_conn, AdaptedConnection):
+        return await_(_fetch_async(dbapi_conn.driver_connection, sql, args, types))
+    cursor = dbapi_conn.execute(sql, args)
     return cursor.fetchall(), _type_codes(cursor) if types else None
 
 
@@ -575,7 +576,7 @@ class Prepared:
             if plan is None:
                 plan = self._plans[dialect] = _Plan(self.stmt, dialect)
             self._last_dialect, self._last_plan = dialect, plan
-        return plan.run(conn.connection.driver_connection, params)
+        return plan.run(conn.connection.dbapi_connection, params)
 
     def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         rows = self.all(session, params)
@@ -612,7 +613,7 @@ def driver_rows(session: Session, stmt: Executable) -> Sequence[tuple[Any, ...]]
                 _DRIVER_PLANS.clear()
             _DRIVER_PLANS[slot] = plan
     extracted = key.bindparams if key is not None and slot is not None else None
-    return plan.run(conn.connection.driver_connection, None, convert=False, extracted=extracted)
+    return plan.run(conn.connection.dbapi_connection, None, convert=False, extracted=extracted)
 
 
 _DRIVER_PLANS: dict[tuple[Dialect, Any], _Plan] = {}
