@@ -276,7 +276,7 @@ class Database:
 
     @property
     def engines(self) -> list[Engine]:
-        """Every engine actions run on: the threads' and, once used, the event loop's (for event listeners)."""
+        """Every engine actions run on: the threads' and, on PostgreSQL, the event loop's (for event listeners)."""
         return [self.engine] + ([self._loop_engine.sync_engine] if self._loop_engine is not None else [])
 
     def _engine_for_loop(self) -> AsyncEngine:
@@ -428,12 +428,18 @@ M = TypeVar("M", bound=DeclarativeBase)
 
 
 def plain(model: type[M], values: dict[str, Any]) -> M:
-    """A session-less object holding `values`, filled the way the ORM's loader fills a loaded row (straight
-    into the instance dict): the declarative constructor's per-attribute events cost ~1 us each."""
+    """A session-less, read-only object holding `values` in its instance dict.
+
+    The declarative constructor's per-attribute events cost ~1 us each, and even the ORM's own bare instance
+    (with its instance state) ~1 us an object, five objects a get_task. Without an instance state, SQLAlchemy's
+    attribute descriptors still read a value that is in the dict (they look there first); anything that needs
+    the state — setting an attribute, a relationship, adding the object to a session — raises. Values read this
+    way are answers, not rows to change: an action that changes a row loads it through the session.
+    """
     mapper = model.__mapper__
     if not mapper.configured:
-        configure_mappers()  # the constructor would have done it; new_instance does not
-    obj: M = mapper.class_manager.new_instance()
+        configure_mappers()  # the constructor would have done it
+    obj: M = model.__new__(model)
     obj.__dict__.update(values)
     return obj
 
