@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
@@ -147,3 +149,26 @@ def counted_statements(api: Api) -> Iterator[list[str]]:
         db._fetch = original
         for engine in engines:
             event.remove(engine, "before_cursor_execute", listener)
+
+
+# -- an app called from the test's own event loop (httpx.ASGITransport) -------------------------------------
+
+async def call_async(client: httpx.AsyncClient, api: Api, action: str, **params: Any) -> dict[str, Any]:
+    """One admin-key API call (the SDK's HMAC header) through an ASGI client on the running loop."""
+    resp = await client.post(f"{ADMIN_PATH}?action={action}", json=params,
+                             headers={"Host": api.host, "Authorization": api.admin_header(action)})
+    return resp.json()  # type: ignore[no-any-return]
+
+
+async def reads_beside_a_write(client: httpx.AsyncClient, api: Api, task: int, reads: int = 5
+                               ) -> tuple[asyncio.Task[dict[str, Any]], list[float]]:
+    """Start post_comment on `task`, then time `reads` get_task calls 0.1 s apart while it runs (seconds each);
+    the write is handed back unfinished or finished, for the caller to check."""
+    write = asyncio.create_task(call_async(client, api, "post_comment", id_task=str(task), text="queued"))
+    took = []
+    for _ in range(reads):
+        await asyncio.sleep(0.1)
+        t0 = time.perf_counter()
+        assert (await call_async(client, api, "get_task", id_task=str(task)))["status"] == "ok"
+        took.append(time.perf_counter() - t0)
+    return write, took

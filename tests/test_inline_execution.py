@@ -12,13 +12,7 @@ import pytest
 
 from localsection.app import create_app
 from tests.factories import make_project, make_task
-from tests.helpers import ADMIN_PATH, Api
-
-
-async def _call(client: httpx.AsyncClient, api: Api, action: str, **params: Any) -> dict[str, Any]:
-    resp = await client.post(f"{ADMIN_PATH}?action={action}", json=params,
-                             headers={"Host": api.host, "Authorization": api.admin_header(action)})
-    return resp.json()  # type: ignore[no-any-return]
+from tests.helpers import Api, call_async, reads_beside_a_write
 
 
 def _database_file(api: Api) -> str:
@@ -38,13 +32,7 @@ def test_a_write_waiting_for_the_lock_holds_up_no_read_and_completes_when_it_is_
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             holder.execute("BEGIN IMMEDIATE")
             started = time.perf_counter()
-            write = asyncio.create_task(_call(client, api, "post_comment", id_task=str(task), text="queued"))
-            reads = []
-            for _ in range(5):
-                await asyncio.sleep(0.1)
-                t0 = time.perf_counter()
-                assert (await _call(client, api, "get_task", id_task=str(task)))["status"] == "ok"
-                reads.append(time.perf_counter() - t0)
+            write, reads = await reads_beside_a_write(client, api, task)
             assert not write.done()  # still waiting for the lock, 0.5 s in
             await asyncio.sleep(0.7)
             holder.execute("COMMIT")
@@ -71,7 +59,7 @@ def test_a_write_queued_behind_a_writer_thread_of_this_process_runs_once_it_is_d
     async def scenario() -> dict[str, Any]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             with api.state.db.session(write=True):  # this process's writer lock, as a worker thread holds it
-                write = asyncio.create_task(_call(client, api, "add_costs", id_task=str(task), time="0:30",
+                write = asyncio.create_task(call_async(client, api, "add_costs", id_task=str(task), time="0:30",
                                                   email_user_from=api.owner_email))
                 await asyncio.sleep(0.2)
                 assert not write.done()

@@ -18,18 +18,12 @@ from localsection.app import create_app
 from localsection.db import Database
 from localsection.state import AppState
 from tests.factories import make_project, make_task
-from tests.helpers import ADMIN_PATH, Api
+from tests.helpers import Api, call_async, reads_beside_a_write
 
 
 def _postgres_only(api: Api) -> None:
     if api.state.db.dialect != "postgresql":
         pytest.skip("PostgreSQL only: SQLite's short actions run on the loop without a driver round trip")
-
-
-async def _call(client: httpx.AsyncClient, api: Api, action: str, **params: Any) -> dict[str, Any]:
-    resp = await client.post(f"{ADMIN_PATH}?action={action}", json=params,
-                             headers={"Host": api.host, "Authorization": api.admin_header(action)})
-    return resp.json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -62,10 +56,10 @@ def test_short_actions_on_postgresql_use_no_worker_thread(api: Api, served: AppS
 
     async def scenario() -> list[dict[str, Any]]:
         async with _client(served) as client:
-            return [await _call(client, api, "get_task", id_task=str(task)),
-                    await _call(client, api, "post_comment", id_task=str(task), text="on the loop"),
-                    await _call(client, api, "get_comments", id_task=str(task)),
-                    await _call(client, api, "search_tasks", filter=f"id={task}")]  # threaded: grows with data
+            return [await call_async(client, api, "get_task", id_task=str(task)),
+                    await call_async(client, api, "post_comment", id_task=str(task), text="on the loop"),
+                    await call_async(client, api, "get_comments", id_task=str(task)),
+                    await call_async(client, api, "search_tasks", filter=f"id={task}")]  # threaded: grows with data
 
     answers = asyncio.run(scenario())
     assert [a["status"] for a in answers] == ["ok"] * 4, answers
@@ -80,17 +74,11 @@ def test_a_write_waiting_for_a_lock_holds_up_no_read_and_completes_when_it_is_fr
 
     async def scenario() -> tuple[dict[str, Any], list[float], float]:
         async with _client(served) as client:
-            await _call(client, api, "get_task", id_task=str(task))  # warm: the loop's pool is open
+            await call_async(client, api, "get_task", id_task=str(task))  # warm: the loop's pool is open
             with other.connect() as holder:
                 holder.execute(text("LOCK TABLE comments IN EXCLUSIVE MODE"))  # an INSERT waits; reads do not
                 started = time.perf_counter()
-                write = asyncio.create_task(_call(client, api, "post_comment", id_task=str(task), text="queued"))
-                reads = []
-                for _ in range(5):
-                    await asyncio.sleep(0.1)
-                    t0 = time.perf_counter()
-                    assert (await _call(client, api, "get_task", id_task=str(task)))["status"] == "ok"
-                    reads.append(time.perf_counter() - t0)
+                write, reads = await reads_beside_a_write(client, api, task)
                 assert not write.done()  # still waiting for the lock
                 holder.rollback()
             answer = await write
@@ -117,7 +105,7 @@ def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(
     try:
         async def one() -> dict[str, Any]:
             async with _client(served) as client:
-                return await _call(client, api, "get_task", id_task=str(task))
+                return await call_async(client, api, "get_task", id_task=str(task))
 
         assert asyncio.run_coroutine_threadsafe(one(), first).result(30)["status"] == "ok"
         assert asyncio.run(one())["status"] == "ok"  # another loop while the first runs: worker threads
