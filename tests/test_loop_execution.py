@@ -115,3 +115,30 @@ def test_a_second_event_loop_gets_worker_threads_and_a_later_one_the_loop_again(
         first.close()
     assert asyncio.run(one())["status"] == "ok"  # the first loop is gone: this one takes the loop path
     assert served.db._loop is not first
+
+
+def test_the_loop_pool_recovers_when_postgresql_drops_its_connections(api: Api, served: AppState) -> None:
+    """A connection the server closed (restart, idle timeout, pg_terminate_backend) fails the action's first
+    statement; the pool drops it and the action is tried again on a fresh one: the client sees no error."""
+    _postgres_only(api)
+    task = make_task(api, make_project(api))
+    other = create_engine(api.state.db.engine.url)
+
+    async def scenario() -> list[str]:
+        async with _client(served) as client:
+            warm = await asyncio.gather(*(call_async(client, api, "get_task", id_task=str(task)) for _ in range(4)))
+            assert [a["status"] for a in warm] == ["ok"] * 4
+            with other.connect() as admin:
+                dropped = admin.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+            assert dropped >= 1
+            answers = [await call_async(client, api, "get_task", id_task=str(task)) for _ in range(3)]
+            answers.append(await call_async(client, api, "post_comment", id_task=str(task), text="after"))
+            return [a["status"] for a in answers]
+
+    try:
+        assert asyncio.run(scenario()) == ["ok"] * 4
+    finally:
+        other.dispose()
+    assert [c["text"] for c in api.ok("get_comments", id_task=str(task))] == ["after"]
