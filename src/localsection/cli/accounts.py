@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import func, select
 
 from localsection import accounts
-from localsection.cli.common import account_url, admin_ctx, emit, fail, open_db, table
+from localsection.cli.common import account_url, admin_ctx, emit, fail, open_db, refusals_fail, table
 from localsection.models import Account, User
 
 accounts_app = typer.Typer(help="Accounts: create, list, rotate API keys.", no_args_is_help=True)
@@ -99,7 +99,6 @@ def users_add(account: str = typer.Option(..., "--account", help="Account name."
               password: str | None = typer.Option(None, "--password", help="Lets the user sign in (OAuth2)."),
               json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Add a user to an account, with the rules of the API's add_user (same e-mail check, roles and team)."""
-    from localsection import errors
     from localsection.domain import members
 
     if role.strip().lower() not in members.ROLE_ALIASES:
@@ -111,7 +110,7 @@ def users_add(account: str = typer.Option(..., "--account", help="Account name."
                           last_name=last.strip())
     db = open_db()
     try:
-        with db.session() as s:
+        with refusals_fail(), db.session() as s:
             ctx = admin_ctx(s, db.settings, account)
             if s.scalars(select(User.id).where(User.account_id == ctx.account_id,
                                                User.email == email.strip().lower())).first() is not None:
@@ -120,10 +119,6 @@ def users_add(account: str = typer.Option(..., "--account", help="Account name."
             if password:
                 accounts.set_password(s, ctx.account.name, user.email, password)
             row = _user_row(user)
-    except accounts.AccountError as exc:
-        fail(str(exc))
-    except errors.ApiError as exc:
-        fail(exc.text())
     finally:
         db.dispose()
     emit(row, json_out)
@@ -172,24 +167,19 @@ def users_mail(account: str = typer.Option(..., "--account", help="Account name.
                                                       "comment or completed (repeat for several)."),
                json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show or switch a user's e-mail notifications (all kinds, or only --kind ones)."""
-    from localsection import errors
     from localsection.domain import mail_prefs
 
     if kinds and on is None:
         fail("--kind needs --on or --off")
     db = open_db()
     try:
-        with db.session() as s:
+        with refusals_fail(), db.session() as s:
             ctx = admin_ctx(s, db.settings, account)
             if on is None:
                 prefs = mail_prefs.mail_notifications(ctx, email=email)
             else:
                 prefs = mail_prefs.set_mail_notifications(ctx, on, kinds or None, email=email)
             row = {"email": prefs.email, "mail": "on" if prefs.on else "off", "kinds": ",".join(sorted(prefs.kinds))}
-    except accounts.AccountError as exc:
-        fail(str(exc))
-    except errors.ApiError as exc:
-        fail(exc.text())
     finally:
         db.dispose()
     emit(row, json_out)

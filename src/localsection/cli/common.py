@@ -12,6 +12,8 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,7 +24,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from localsection import accounts, bootstrap
+from localsection import accounts, bootstrap, errors
 from localsection.config import ConfigError, Settings, env_name, redact
 from localsection.ctx import Ctx
 from localsection.db import Database
@@ -212,6 +214,19 @@ def fail(message: str) -> NoReturn:
     """Exit with status 2 and a message on stderr."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+@contextmanager
+def refusals_fail(*also: type[Exception]) -> Iterator[None]:
+    """What a domain function refuses ends the command with one line and status 2: an unknown account or user
+    (AccountError), an API error (its text, as the API would answer it), or any exception of `also`."""
+    refused: tuple[type[Exception], ...] = (accounts.AccountError, *also)
+    try:
+        yield
+    except refused as exc:
+        fail(str(exc))
+    except errors.ApiError as exc:
+        fail(exc.text())
 
 
 def write_private_json(path: Path, data: Any) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from localsection import accounts, errors
-from localsection.cli.common import admin_ctx, fail, open_db
+from localsection import accounts
+from localsection.cli.common import admin_ctx, fail, open_db, refusals_fail
 from localsection.domain import custom_fields as cf
 from localsection.models import CustomField
 from localsection.render.custom_fields import definition
@@ -42,14 +42,9 @@ def create(account: str = typer.Option(..., "--account", help="Account name."),
     """Define a custom field of tasks or projects."""
     db = open_db()
     data: dict[str, Any] = {}
-    try:
-        with db.session() as s:
-            data = _shape(cf.create_field(admin_ctx(s, db.settings, account), applies_to=applies_to.strip().lower(),
-                                          name=name, type_=type_.strip().lower(), descr=descr, options=option))
-    except (accounts.AccountError, cf.CustomFieldError) as exc:
-        fail(str(exc))
-    except errors.ApiError as exc:
-        fail(exc.text())
+    with refusals_fail(cf.CustomFieldError), db.session() as s:
+        data = _shape(cf.create_field(admin_ctx(s, db.settings, account), applies_to=applies_to.strip().lower(),
+                                      name=name, type_=type_.strip().lower(), descr=descr, options=option))
     if json_out:
         typer.echo(json.dumps(data))
     else:
@@ -83,13 +78,8 @@ def set_(account: str = typer.Option(..., "--account", help="Account name."),
     """Set (or clear) the value of a custom field on one task or project."""
     db = open_db()
     stored: Any = None
-    try:
-        with db.session() as s:
-            stored = cf.set_value(admin_ctx(s, db.settings, account), field_id=field, object_id=object_id, value=value)
-    except (accounts.AccountError, cf.CustomFieldError) as exc:
-        fail(str(exc))
-    except errors.ApiError as exc:
-        fail(exc.text())
+    with refusals_fail(cf.CustomFieldError), db.session() as s:
+        stored = cf.set_value(admin_ctx(s, db.settings, account), field_id=field, object_id=object_id, value=value)
     if json_out:
         typer.echo(json.dumps({"field": str(field), "object": str(object_id), "value": stored}))
     else:
