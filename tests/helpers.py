@@ -125,30 +125,46 @@ class Api:
 
 
 @contextmanager
-def counted_statements(api: Api) -> Iterator[list[str]]:
+def counted_statements(api: Api, *, transactions: bool = False) -> Iterator[list[str]]:
     """Every SQL statement sent while the block runs: those through SQLAlchemy's cursor (on any of the database's
-    engines) and the db.Prepared ones that go straight to the driver (BEGIN and COMMIT are not counted)."""
+    engines) and the db.Prepared ones that go straight to the driver. `transactions`: BEGIN and COMMIT too, when
+    they are sent (not in autocommit) — on PostgreSQL each entry is then one network round trip."""
     seen: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
     original = db._fetch
 
     def fetch(driver: Any, sql: str, *args: Any) -> Any:
         seen.append(sql)
         return original(driver, sql, *args)
 
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        seen.append(sql)
+
+    def sent(conn: Any) -> bool:
+        return not conn.connection.dbapi_connection.autocommit
+
+    def begin(conn: Any) -> None:
+        if sent(conn):
+            seen.append("BEGIN")
+
+    def commit(conn: Any) -> None:
+        if sent(conn):
+            seen.append("COMMIT")
+
+    listeners: list[tuple[str, Any]] = [("before_cursor_execute", statement)]
+    if transactions:
+        listeners += [("begin", begin), ("commit", commit)]
     engines = api.state.db.engines
     for engine in engines:
-        event.listen(engine, "before_cursor_execute", listener)
+        for name, fn in listeners:
+            event.listen(engine, name, fn)
     db._fetch = fetch
     try:
         yield seen
     finally:
         db._fetch = original
         for engine in engines:
-            event.remove(engine, "before_cursor_execute", listener)
+            for name, fn in listeners:
+                event.remove(engine, name, fn)
 
 
 # -- an app called from the test's own event loop (httpx.ASGITransport) -------------------------------------

@@ -6,18 +6,15 @@ a lookup to get_task or post_comment fails here, in CI, instead of showing up mo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 
-from localsection import db
 from localsection.db import Database
 from localsection.models import OutboxItem, Webhook
 from tests.factories import make_project
-from tests.helpers import Api
+from tests.helpers import Api, counted_statements
 
 # action -> round trips (BEGIN and COMMIT included when they are sent). Lower is fine: update the figure.
 PINNED = {
@@ -30,44 +27,6 @@ PINNED = {
     "post_comment": 6,
     "add_costs": 6,  # BEGIN, account (+ owner = author), task, project options, cost, COMMIT (no event)
 }
-
-
-@contextmanager
-def round_trips(api: Api) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engines = api.state.db.engines  # the loop's engine exists once an action ran there (the caller warms up)
-    original = db._fetch
-
-    def fetch(driver: Any, sql: str, *args: Any) -> Any:  # db.Prepared: straight to the driver, one trip each
-        seen.append(" ".join(sql.split())[:100])
-        return original(driver, sql, *args)
-
-    def autocommit(conn: Any) -> bool:
-        return bool(conn.connection.dbapi_connection.autocommit)
-
-    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(" ".join(sql.split())[:100])
-
-    def begin(conn: Any) -> None:
-        if not autocommit(conn):
-            seen.append("BEGIN")
-
-    def commit(conn: Any) -> None:
-        if not autocommit(conn):
-            seen.append("COMMIT")
-
-    listeners = [("before_cursor_execute", statement), ("begin", begin), ("commit", commit)]
-    for engine in engines:
-        for name, fn in listeners:
-            event.listen(engine, name, fn)
-    db._fetch = fetch
-    try:
-        yield seen
-    finally:
-        db._fetch = original
-        for engine in engines:
-            for name, fn in listeners:
-                event.remove(engine, name, fn)
 
 
 def test_hot_actions_pay_the_pinned_number_of_round_trips_on_postgresql(api: Api) -> None:
@@ -87,11 +46,11 @@ def test_hot_actions_pay_the_pinned_number_of_round_trips_on_postgresql(api: Api
     found = {}
     for action, params in calls.items():
         api.ok(action, **params)  # warm: first-use lookups (e.g. the users sequence) are not the steady state
-        with round_trips(api) as seen:
+        with counted_statements(api, transactions=True) as seen:
             api.ok(action, **params)
         found[action] = len(seen)
         assert len(seen) <= PINNED[action], f"{action}: {len(seen)} round trips, pinned {PINNED[action]}:\n" + \
-            "\n".join(seen)
+            "\n".join(" ".join(sql.split())[:100] for sql in seen)
     assert found == PINNED, f"fewer round trips than pinned — lower the figures: {found}"
 
 
