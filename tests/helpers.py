@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,3 +189,15 @@ async def reads_beside_a_write(client: httpx.AsyncClient, api: Api, task: int, r
         assert (await call_async(client, api, "get_task", id_task=str(task)))["status"] == "ok"
         took.append(time.perf_counter() - t0)
     return write, took
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """Terminate a server process the test started (SIGTERM, as a service manager would); kill it when it has not
+    ended within `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

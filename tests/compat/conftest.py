@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import stop_process
+
 
 @dataclass
 class Server:
@@ -72,11 +74,7 @@ def running_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> I
     try:
         yield srv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=10)
 
 
 @contextmanager

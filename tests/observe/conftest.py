@@ -21,6 +21,7 @@ import pytest
 
 from localsection.observe.accesslog import ACCESS_LOGGER, JsonFormatter, TextFormatter
 from tests.compat.conftest import free_port
+from tests.helpers import stop_process
 
 CLIENT_SIDE = ("httpx", "httpcore")
 
@@ -119,12 +120,7 @@ def live_server(tmp: Path, extra_env: dict[str, str], *args: str) -> Iterator[Li
             time.sleep(0.1)
         yield LiveServer(url, creds["api_key"], out, err, env)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import pytest
 from localsection.dev import temporary_postgres_database
 from tests.compat.conftest import Server, start_server
 from tests.conftest import BACKENDS, PG_URL
+from tests.helpers import stop_process
 
 _FIGURES: list[str] = []
 
@@ -73,17 +74,7 @@ def live_server(kind: str, data_dir: Path, extra_env: dict[str, str] | None = No
         try:
             yield proc, server
         finally:
-            stop(proc)
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            stop_process(proc)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.compat.conftest import Server, start_server
-from tests.reliability.conftest import stop
+from tests.helpers import stop_process
 
 WRITERS = 16
 ROUNDS = 5
@@ -111,7 +111,7 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path: Path, size: Callabl
                 server_errors += w.server_errors
                 refused += w.refused
     finally:
-        stop(proc)
+        stop_process(proc)
     db = tmp_path / "localsection.db"
     present = {"comments": stored(db, "comments", "text"), "costs": stored(db, "costs", "comment"),
                "tasks": stored(db, "tasks", "name")}
@@ -132,4 +132,4 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path: Path, size: Callabl
                           headers={"Authorization": header(server, "get_task")})
         assert resp.json()["status"] == "ok"
     finally:
-        stop(proc)
+        stop_process(proc)

@@ -20,7 +20,8 @@ import pytest
 
 from tests.compat.conftest import Server
 from tests.conftest import BACKENDS
-from tests.reliability.conftest import fresh_database, live_server, stop
+from tests.helpers import stop_process
+from tests.reliability.conftest import fresh_database, live_server
 from tests.reliability.test_crash import header
 from tests.webhook_receiver import running_receiver
 
@@ -41,7 +42,7 @@ def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     try:
         yield proc
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def test_two_servers_and_two_workers_share_one_database_without_duplicates_or_lost_events(

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from tests.compat.conftest import Server, start_server
-from tests.reliability.conftest import stop
+from tests.helpers import stop_process
 from tests.reliability.test_crash import header
 from tests.webhook_receiver import running_receiver
 
@@ -109,7 +109,7 @@ def test_a_backlog_behind_a_flaky_receiver_catches_up_after_sigkill(
 
             receiver.wait_for(lambda: set(expected) <= set(delivered()), timeout=CATCH_UP_BOUND + 30)
         finally:
-            stop(proc)
+            stop_process(proc)
         accepted = receiver.accepted()
         arrival: dict[str, float] = {}
         for r in accepted:
