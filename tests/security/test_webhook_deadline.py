@@ -20,8 +20,7 @@ from localsection import clock, webhooks
 from localsection.models import DeliveryAttempt, OutboxItem, Webhook
 from tests.compat.conftest import start_server
 from tests.factories import make_project
-from tests.helpers import Api
-from tests.reliability.conftest import stop
+from tests.helpers import Api, stop_process
 from tests.test_webhook_delivery import _admin, record
 from tests.webhook_receiver import Tarpit, running_receiver, running_tarpit
 
@@ -135,7 +134,7 @@ def test_eight_tarpit_probes_on_a_live_server_leave_threads_for_other_requests(t
             for t in threads:
                 t.join(15)
     finally:
-        stop(proc)
+        stop_process(proc)
     assert events["status"] == "ok"
     assert other_request < 1.5, other_request  # not queued behind 3-second probes
     assert len(answers) == 8
