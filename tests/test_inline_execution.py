@@ -68,3 +68,39 @@ def test_a_write_queued_behind_a_writer_thread_of_this_process_runs_once_it_is_d
     answer = asyncio.run(scenario())
     assert answer["status"] == "ok", answer
     assert api.ok("get_costs_total", id_task=str(task))["total"]["time"] == "0:30"
+
+
+def test_reads_on_the_event_loop_see_every_committed_change_and_a_refused_read_leaves_nothing_behind(
+        api: Api) -> None:
+    """Reads on the loop share one session (db.run_inline): none may answer from what an earlier one loaded."""
+    if api.state.db.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    task = make_task(api, make_project(api))
+    other = sqlite3.connect(_database_file(api), isolation_level=None)  # another process writing
+    app = create_app(state=api.state)
+
+    def names(answer: dict[str, Any]) -> set[str]:
+        assert answer["status"] == "ok", answer
+        return {u["name"] for u in answer["data"]}
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            before = names(await call_async(client, api, "get_users"))  # loads the users as ORM objects
+            assert "Renamed Elsewhere" not in before
+            other.execute("UPDATE users SET first_name = 'Renamed', last_name = 'Elsewhere' WHERE email = ?",
+                          (api.owner_email,))
+            assert "Renamed Elsewhere" in names(await call_async(client, api, "get_users"))
+            refused = await call_async(client, api, "get_task", id_task="999999")
+            assert refused["status"] == "error"
+            other.execute("UPDATE tasks SET name = 'Also renamed' WHERE id = ?", (task,))
+            answer = await call_async(client, api, "get_task", id_task=str(task))
+            assert answer["data"]["name"] == "Also renamed"
+            # A write on the same loop between reads, then a read again: both see the database as it is.
+            assert (await call_async(client, api, "update_task", id_task=str(task), title="Written here"))[
+                "status"] == "ok"
+            assert (await call_async(client, api, "get_task", id_task=str(task)))["data"]["name"] == "Written here"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        other.close()

@@ -236,6 +236,8 @@ class Database:
         # request skips the pool's checkout, reset and return (~30 us of the ~250 us of a get_task).
         self._kept: Connection | None = None
         self._kept_lock = threading.Lock()
+        # The read actions' session on the kept connection, reused from one read to the next (`run_inline`).
+        self._kept_reader: tuple[Connection, Session] | None = None
         # PostgreSQL: psycopg's asyncio connections, for actions run on the event loop (`run_on_loop`). The pool
         # fills on first use, bound to that loop.
         self._loop_engine: AsyncEngine | None = None
@@ -334,6 +336,62 @@ class Database:
             with self._session(write, nowait) as session:
                 yield session
 
+    def run_inline(self, fn: Callable[[Session], T], write: bool) -> T:
+        """`fn(session)` in one transaction as `session(write, nowait=True)` gives, for an action on the event loop
+        (SQLite). WouldBlock when a write would have to wait for the write lock.
+
+        A read runs on the kept connection with a Session reused from one read to the next: no BEGIN or COMMIT
+        is sent for a SQLite read (`ls_autocommit`), and building, beginning, committing and closing a Session
+        and its Connection transaction was a fifth of a get_task's time on the loop (docs/performance.md).
+        The session is left as a new one is: no transaction, nothing in it.
+        """
+        if write or not self._kept_lock.acquire(blocking=False):
+            with self.session(write=write, nowait=True) as session:
+                return fn(session)
+        try:
+            conn, session = self._reader()
+            try:
+                result = fn(session)
+                if session.in_transaction() or session.new:  # what the ORM began or added, flushed and ended
+                    session.commit()
+                if conn.in_transaction():  # begun by a Core statement run on the connection (`core`)
+                    conn.commit()
+            except BaseException as exc:
+                broken = isinstance(exc, SQLAlchemyError)  # then the connection is not trusted for another one
+                try:
+                    session.rollback()
+                    conn.rollback()
+                except SQLAlchemyError:
+                    broken = True
+                if broken:
+                    self._drop_kept()
+                raise
+            finally:
+                if session.identity_map:
+                    session.expunge_all()
+            return result
+        finally:
+            self._kept_lock.release()
+
+    def _reader(self) -> tuple[Connection, Session]:
+        """The kept connection and its read session (hold `_kept_lock`): reused while the connection is."""
+        kept = self._kept
+        if kept is None or kept.invalidated or kept.closed:
+            kept = self._kept = self.engine.connect()
+        reader = self._kept_reader
+        if reader is None or reader[0] is not kept:
+            reader = self._kept_reader = (kept, Session(bind=kept, expire_on_commit=False, autoflush=True))
+        options = kept.get_execution_options()
+        if options.get("ls_write") or not options.get("ls_autocommit") or not options.get("ls_nowait"):
+            kept.execution_options(ls_write=False, ls_nowait=True, ls_autocommit=True)  # a write set its own
+        return reader
+
+    def _drop_kept(self) -> None:
+        """Close the kept connection (hold `_kept_lock`); the next action on the loop takes a fresh one."""
+        kept, self._kept, self._kept_reader = self._kept, None, None
+        if kept is not None:
+            kept.close()
+
     @contextmanager
     def _session(self, write: bool, nowait: bool = False) -> Iterator[Session]:
         # `nowait` transactions run on an event loop; the kept connection serves them unless another loop
@@ -348,9 +406,7 @@ class Database:
             except (WouldBlock, SQLAlchemyError):
                 # Rolled back already; after a refused BEGIN or a database error SQLAlchemy's Connection is not
                 # trusted for another transaction: give it back and take a fresh one next time.
-                self._kept = None
-                if kept is not None:
-                    kept.close()
+                self._drop_kept()
                 raise
             finally:
                 self._kept_lock.release()
@@ -376,9 +432,7 @@ class Database:
 
     def dispose(self) -> None:
         with self._kept_lock:
-            if self._kept is not None:
-                self._kept.close()
-                self._kept = None
+            self._drop_kept()
         self.engine.dispose()
 
 

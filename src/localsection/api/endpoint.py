@@ -311,6 +311,8 @@ class ApiEndpoint:
     def _execute_once(self, spec: ActionSpec, name: str, params: Params, headers: dict[str, str],
                       nowait: bool = False) -> Any:
         """Authenticate, authorize and run one action inside one transaction."""
+        if nowait:
+            return self.state.db.run_inline(lambda db: self._perform(db, spec, name, params, headers), spec.write)
         with self.state.db.session(write=spec.write, nowait=nowait) as db:
             return self._perform(db, spec, name, params, headers)
 
