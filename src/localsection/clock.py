@@ -8,6 +8,7 @@ It is process-wide. `real_unix()` is the machine's time, for checks that must no
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import time
 
@@ -29,9 +30,20 @@ def unix() -> float:
     return _frozen_at if _frozen_at is not None else time.time() + _offset_seconds
 
 
+_last_now: tuple[int, dt.datetime] = (0, dt.datetime(1970, 1, 1))
+
+
 def now() -> dt.datetime:
-    """Naive UTC now, to the second (all stored timestamps are naive UTC)."""
-    return dt.datetime.fromtimestamp(unix(), dt.UTC).replace(tzinfo=None, microsecond=0)
+    """Naive UTC now, to the second (all stored timestamps are naive UTC).
+
+    Built once per second: a busy server asks several times per request, and building the datetime cost more
+    than an indexed read (docs/performance.md)."""
+    global _last_now
+    second = math.floor(unix())
+    last = _last_now
+    if last[0] != second:
+        last = _last_now = (second, dt.datetime.fromtimestamp(second, dt.UTC).replace(tzinfo=None))
+    return last[1]
 
 
 def real_unix() -> float:

@@ -472,7 +472,8 @@ def core(session: Session) -> Connection:
     A statement run here skips the ORM session's own bookkeeping (a session that never ran a statement costs
     nothing to finish); pending ORM changes are flushed first, so the statement sees them.
     """
-    if session.new or session.dirty or session.deleted:
+    # Changed or deleted objects are in the identity map: an empty one (a read's) needs no look at them.
+    if session.new or (session.identity_map and (session.dirty or session.deleted)):
         session.flush()
     bind = session.get_bind()
     return bind if isinstance(bind, Connection) else session.connection()
@@ -531,8 +532,9 @@ class _Plan:
         self.compiled = compiled
         self.sql = compiled.string
         self.positional = compiled.positional
-        self.order = list(compiled.positiontup or ())
         self.bind: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
+        # Positional (SQLite): each parameter's name and its bind processor, in order.
+        self.steps = [(name, self.bind.get(name)) for name in compiled.positiontup or ()]
         self.dialect = dialect
         # (position, conversion) of the columns that have one: a row's other values are taken as they are.
         # psycopg's conversions depend on the type the server reports: known after the first run.
@@ -555,12 +557,8 @@ class _Plan:
         # Adds the values of binds built into the statement (`extracted`: those of an equal statement's cache key).
         values = self.compiled.construct_params(params, extracted_parameters=extracted)
         args: list[Any] | MutableMapping[str, Any]
-        if self.positional:
-            args = []
-            for name in self.order:
-                value = values[name]
-                proc = self.bind.get(name)
-                args.append(value if proc is None else proc(value))  # None too, as SQLAlchemy does (JSON null)
+        if self.positional:  # a processor gets None too, as SQLAlchemy does (JSON null)
+            args = [values[name] if proc is None else proc(values[name]) for name, proc in self.steps]
         else:
             for name, proc in self.bind.items():
                 if name in values:
