@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
@@ -133,22 +134,22 @@ def counted_statements(api: Api, *, transactions: bool = False) -> Iterator[list
     seen: list[str] = []
     original = db._fetch
 
-    def fetch(driver: Any, sql: str, *args: Any) -> Any:
+    def fetch(driver: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
         seen.append(sql)
-        return original(driver, sql, *args)
+        return original(driver, sql, *args, **kwargs)
 
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         seen.append(sql)
 
-    def sent(conn: Any) -> bool:
-        return not conn.connection.dbapi_connection.autocommit
-
     def begin(conn: Any) -> None:
-        if sent(conn):
+        # Outside autocommit the driver sends BEGIN itself; in autocommit (the event loop's connections) a write
+        # sends it through db._fetch, counted above.
+        if not conn.connection.dbapi_connection.autocommit:
             seen.append("BEGIN")
 
     def commit(conn: Any) -> None:
-        if sent(conn):
+        driver = conn.connection.driver_connection
+        if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:  # else there is nothing to send
             seen.append("COMMIT")
 
     listeners: list[tuple[str, Any]] = [("before_cursor_execute", statement)]

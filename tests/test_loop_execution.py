@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from localsection import events
 from localsection.api import endpoint
 from localsection.app import create_app
 from localsection.db import Database
@@ -148,3 +149,26 @@ def test_the_loop_pool_recovers_when_postgresql_drops_its_connections(api: Api, 
     finally:
         other.dispose()
     assert [c["text"] for c in api.ok("get_comments", id_task=str(task))] == ["after"]
+
+
+def test_a_write_on_the_loop_that_fails_halfway_leaves_nothing_written(api: Api, served: AppState,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop's connections are in autocommit; a write sends its own BEGIN, so a failure after its first
+    statement (here: the comment is inserted, then recording the event fails) rolls everything back."""
+    _postgres_only(api)
+    task = make_task(api, make_project(api))
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the event could not be recorded")
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with _client(served) as client:
+            with monkeypatch.context() as patched:
+                patched.setattr(events, "record", broken)
+                failed = await call_async(client, api, "post_comment", id_task=str(task), text="half written")
+            return failed, await call_async(client, api, "post_comment", id_task=str(task), text="whole")
+
+    failed, whole = asyncio.run(scenario())
+    assert failed == {"status": "error", "message": "Internal server error"}
+    assert whole["status"] == "ok", whole
+    assert [c["text"] for c in api.ok("get_comments", id_task=str(task))] == ["whole"]

@@ -39,6 +39,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 from localsection.config import Settings
+from localsection.pgwait import LoopConnection
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -205,6 +206,13 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, path: Path | None) -
             dbapi.execute(_BEGIN_WRITE)  # type: ignore[union-attr]
 
 
+def _begin_loop_write(conn: Connection) -> None:
+    """The event loop's PostgreSQL connections are in autocommit (Database.__init__): a write transaction sends its
+    BEGIN here; COMMIT or ROLLBACK follow as usual (psycopg sends them whenever a transaction is open)."""
+    if conn.get_execution_options().get("ls_write"):
+        _fetch(conn.connection.dbapi_connection, "BEGIN", None, False, False)
+
+
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _BEGIN_READ = "BEGIN DEFERRED"
 _BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
@@ -243,9 +251,14 @@ class Database:
         self._loop_engine: AsyncEngine | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         if self.engine.dialect.name == "postgresql":
+            # In autocommit from the start: a read sends no BEGIN and COMMIT, as on the threads' engine, but
+            # without switching the connection's mode at every checkout and back at every return (four awaited
+            # driver calls per action). A write sends its BEGIN itself (`_begin_loop_write`).
             self._loop_engine = create_async_engine(
-                self.engine.url.set(drivername="postgresql+psycopg_async"),
+                self.engine.url.set(drivername="postgresql+psycopg_async"), isolation_level="AUTOCOMMIT",
+                connect_args={"async_creator_fn": LoopConnection.connect},  # its cheaper wait (pgwait.py)
                 pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True, **_JSON)
+            event.listen(self._loop_engine.sync_engine, "begin", _begin_loop_write)
 
     @property
     def dialect(self) -> str:
@@ -305,7 +318,7 @@ class Database:
         return await greenlet_spawn(self._run_in_transaction, engine.sync_engine, fn, write)
 
     def _run_in_transaction(self, engine: Engine, fn: Callable[[Session], T], write: bool) -> T:
-        with engine.connect() as conn, self._transaction(conn, write, False) as session:
+        with engine.connect() as conn, self._transaction(conn, write, False, autocommit=True) as session:
             return fn(session)
 
     async def dispose_loop(self) -> None:
@@ -415,12 +428,13 @@ class Database:
             yield session
 
     @contextmanager
-    def _transaction(self, conn: Connection, write: bool, nowait: bool) -> Iterator[Session]:
+    def _transaction(self, conn: Connection, write: bool, nowait: bool, autocommit: bool = False
+                     ) -> Iterator[Session]:
         # SQLite reads run without BEGIN and COMMIT too (`ls_autocommit`, see _on_begin): each statement reads
         # the last committed state, as on PostgreSQL below; two driver calls and SQLAlchemy's begin and commit
         # events less per read action.
         conn.execution_options(ls_write=write, ls_nowait=nowait, ls_autocommit=not write)  # changes `conn` in place
-        if not write and self._writers is None:
+        if not write and self._writers is None and not autocommit:
             # PostgreSQL reads run in autocommit: no BEGIN and no COMMIT, two network round trips of a get_task's
             # five (docs/performance.md). Each statement still sees one consistent snapshot; a read action's few
             # statements are independent lookups, as a streamed list's chunks already are. The pool resets the
@@ -588,21 +602,22 @@ def _type_codes(cursor: Any) -> list[Any]:
     return [d[1] for d in cursor.description or ()]
 
 
-async def _fetch_async(driver: psycopg.AsyncConnection[Any], sql: str, args: Any, types: bool) -> Fetched:
+async def _fetch_async(driver: psycopg.AsyncConnection[Any], sql: str, args: Any, types: bool, rows: bool
+                       ) -> Fetched:
     cursor = driver.cursor()
     await cursor.execute(sql, args)
-    return await cursor.fetchall(), _type_codes(cursor) if types else None
+    return (await cursor.fetchall() if rows else []), _type_codes(cursor) if types else None
 
 
-def _fetch(dbapi_conn: Any, sql: str, args: Any, types: bool) -> Fetched:
+def _fetch(dbapi_conn: Any, sql: str, args: Any, types: bool, rows: bool = True) -> Fetched:
     """Run one statement on the driver's own connection: sqlite3 and psycopg alike, or psycopg's asyncio
     connection (behind SQLAlchemy's adapter) from inside the action's greenlet (db.run_on_loop), awaited on the
     loop. With `types`, also the type code of each column (the cursor's description, built anew at each access:
-    only when asked)."""
+    only when asked); `rows=False` for a statement that returns none."""
     if isinstance(dbapi_conn, AdaptedConnection):
-        return await_(_fetch_async(dbapi_conn.driver_connection, sql, args, types))
+        return await_(_fetch_async(dbapi_conn.driver_connection, sql, args, types, rows))
     cursor = dbapi_conn.execute(sql, args)
-    return cursor.fetchall(), _type_codes(cursor) if types else None
+    return (cursor.fetchall() if rows else []), _type_codes(cursor) if types else None
 
 
 class Prepared:

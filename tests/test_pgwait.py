@@ -1,0 +1,117 @@
+"""The event loop's PostgreSQL connection (pgwait.LoopConnection): the socket stays watched between waits, yet an
+idle connection never keeps the loop busy, a cancelled wait cancels its query, and a closed connection leaves no
+watch behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from localsection.pgwait import LoopConnection
+from tests.helpers import Api
+
+
+def _conninfo(api: Api) -> str:
+    if api.state.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    url = make_url(api.state.settings.effective_database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _watched(conn: LoopConnection) -> bool:
+    return conn.pgconn.socket in asyncio.get_running_loop()._selector.get_map()  # type: ignore[attr-defined]
+
+
+def test_queries_on_several_connections_at_once_get_their_own_answers(api: Api) -> None:
+    info = _conninfo(api)
+
+    async def scenario() -> list[list[int]]:
+        conns = [await LoopConnection.connect(info, autocommit=True) for _ in range(4)]
+        try:
+            async def run(conn: LoopConnection, k: int) -> list[int]:
+                out = []
+                for i in range(20):
+                    cur = await conn.execute("SELECT %s::int * 10 + %s::int, pg_sleep(0.001)", (k, i))
+                    row = await cur.fetchone()
+                    assert row is not None
+                    out.append(row[0])
+                return out
+
+            return await asyncio.gather(*(run(c, k) for k, c in enumerate(conns)))
+        finally:
+            for c in conns:
+                await c.close()
+
+    assert asyncio.run(scenario()) == [[k * 10 + i for i in range(20)] for k in range(4)]
+
+
+def test_an_idle_connection_the_server_drops_does_not_keep_the_loop_busy(api: Api) -> None:
+    info = _conninfo(api)
+
+    async def scenario() -> tuple[float, bool]:
+        conn = await LoopConnection.connect(info, autocommit=True)
+        other = await psycopg.AsyncConnection.connect(info, autocommit=True)
+        try:
+            await conn.execute("SELECT 1")
+            assert _watched(conn)  # still watched after the answer: no syscalls for the next wait
+            await other.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+            await asyncio.sleep(0.1)  # the closed socket is readable from now on
+            cpu = time.process_time()
+            await asyncio.sleep(0.5)
+            busy = time.process_time() - cpu
+            failed = False
+            try:
+                await conn.execute("SELECT 1")
+            except psycopg.OperationalError:
+                failed = True
+            return busy, failed
+        finally:
+            await conn.close()
+            await other.close()
+
+    busy, failed = asyncio.run(scenario())
+    assert busy < 0.1  # a watched, always-readable socket would spin the loop for the whole 0.5 s
+    assert failed  # and the next query says the connection is gone
+
+
+def test_a_cancelled_wait_cancels_the_query_and_the_connection_stays_usable(api: Api) -> None:
+    info = _conninfo(api)
+
+    async def scenario() -> tuple[float, int]:
+        conn = await LoopConnection.connect(info, autocommit=True)
+        try:
+            slow = asyncio.create_task(conn.execute("SELECT pg_sleep(30)"))
+            await asyncio.sleep(0.2)
+            started = time.perf_counter()
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            took = time.perf_counter() - started
+            cur = await conn.execute("SELECT 42")
+            row = await cur.fetchone()
+            assert row is not None
+            return took, row[0]
+        finally:
+            await conn.close()
+
+    took, answer = asyncio.run(scenario())
+    assert took < 5  # the server cancelled the 30 s query
+    assert answer == 42
+
+
+def test_closing_a_connection_stops_watching_its_socket(api: Api) -> None:
+    info = _conninfo(api)
+
+    async def scenario() -> tuple[bool, bool]:
+        conn = await LoopConnection.connect(info, autocommit=True)
+        await conn.execute("SELECT 1")
+        before = _watched(conn)
+        fileno = conn.pgconn.socket
+        await conn.close()
+        return before, fileno in asyncio.get_running_loop()._selector.get_map()  # type: ignore[attr-defined]
+
+    assert asyncio.run(scenario()) == (True, False)
