@@ -5,12 +5,15 @@ watch behind."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 import psycopg
 import pytest
+from sqlalchemy import Date, Integer, String, bindparam, cast, literal_column, select
 from sqlalchemy.engine import make_url
 
+from localsection.db import Database, Prepared, _numbered
 from localsection.pgwait import LoopConnection
 from tests.helpers import Api
 
@@ -115,3 +118,22 @@ def test_closing_a_connection_stops_watching_its_socket(api: Api) -> None:
         return before, fileno in asyncio.get_running_loop()._selector.get_map()  # type: ignore[attr-defined]
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+def test_a_prepared_statement_gives_the_same_rows_on_the_loop_as_in_a_worker_thread(api: Api) -> None:
+    """On the loop, db.Prepared runs its SQL numbered ($1, ...) through the connection's raw cursor: a name used
+    twice, a literal %, and the type conversions come out as on the threads' engine."""
+    _conninfo(api)
+    stmt = Prepared(select(literal_column("'10%'").label("pct"), bindparam("n", type_=Integer),
+                           bindparam("n", type_=Integer) + 1,
+                           cast(bindparam("day", type_=String), Date)))
+    params = {"n": 41, "day": "2026-12-01"}
+    assert _numbered("SELECT %(a)s, %(b)s, %(a)s LIKE '1%%'") == ("SELECT $1, $2, $1 LIKE '1%'", ["a", "b"])
+    database = Database(api.state.settings)
+    try:
+        with database.session(write=False) as session:
+            in_thread = list(stmt.all(session, params))
+        on_loop = asyncio.run(database.run_on_loop(lambda session: list(stmt.all(session, params)), write=False))
+    finally:
+        database.dispose()
+    assert in_thread == on_loop == [("10%", 41, 42, dt.date(2026, 12, 1))]

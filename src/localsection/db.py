@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sqlite3
 import threading
 import weakref
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import orjson
-import psycopg
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -530,6 +530,27 @@ class Snapshot(Generic[M]):
         return plain(self.model, dict(zip(self.keys, row, strict=False)))
 
 
+_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """SQL in psycopg's named form (`%(name)s`, `%%` for a literal %) as PostgreSQL's own numbered form ($1, $2,
+    ...; a name used twice keeps its number), and the names in number order."""
+    names: list[str] = []
+    numbers: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in numbers:
+            names.append(name)
+            numbers[name] = len(names)
+        return f"${numbers[name]}"
+
+    return _PYFORMAT.sub(number, sql), names
+
+
 class _Plan:
     """A statement compiled for one dialect: its SQL, parameters (SQLite: in order; psycopg: by name) and type
     conversions."""
@@ -547,8 +568,14 @@ class _Plan:
         self.sql = compiled.string
         self.positional = compiled.positional
         self.bind: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
-        # Positional (SQLite): each parameter's name and its bind processor, in order.
-        self.steps = [(name, self.bind.get(name)) for name in compiled.positiontup or ()]
+        order = list(compiled.positiontup or ())
+        if dialect.name == "postgresql" and dialect.is_async:
+            # The event loop's connections run it through a raw cursor (pgwait.LoopConnection.raw_cursor): the SQL
+            # numbered ($1, $2, ...) once here instead of psycopg converting the named form at every execution.
+            self.sql, order = _numbered(self.sql)
+            self.positional = True
+        # Positional (SQLite; PostgreSQL on the loop): each parameter's name and its bind processor, in order.
+        self.steps = [(name, self.bind.get(name)) for name in order]
         self.dialect = dialect
         # (position, conversion) of the columns that have one: a row's other values are taken as they are.
         # psycopg's conversions depend on the type the server reports: known after the first run.
@@ -602,9 +629,8 @@ def _type_codes(cursor: Any) -> list[Any]:
     return [d[1] for d in cursor.description or ()]
 
 
-async def _fetch_async(driver: psycopg.AsyncConnection[Any], sql: str, args: Any, types: bool, rows: bool
-                       ) -> Fetched:
-    cursor = driver.cursor()
+async def _fetch_async(driver: LoopConnection, sql: str, args: Any, types: bool, rows: bool) -> Fetched:
+    cursor = driver.raw_cursor()
     await cursor.execute(sql, args)
     return (await cursor.fetchall() if rows else []), _type_codes(cursor) if types else None
 
