@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from localsection import events
 from localsection.api import endpoint
@@ -172,3 +172,35 @@ def test_a_write_on_the_loop_that_fails_halfway_leaves_nothing_written(api: Api,
     assert failed == {"status": "error", "message": "Internal server error"}
     assert whole["status"] == "ok", whole
     assert [c["text"] for c in api.ok("get_comments", id_task=str(task))] == ["whole"]
+
+
+def test_actions_on_the_loop_keep_their_connections_between_actions(api: Api, served: AppState) -> None:
+    """No pool checkout, reset and return per action (db.Database._run_on_kept): after the first actions open
+    them, the loop's connections stay with it; 16 concurrent actions never use more than the pool holds."""
+    _postgres_only(api)
+    task = make_task(api, make_project(api))
+    checkouts: list[int] = []
+
+    def counted(*args: Any) -> None:
+        checkouts.append(1)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with _client(served) as client:
+            await call_async(client, api, "get_task", id_task=str(task))  # the loop's first connection
+            pool = served.db.engines[1].pool
+            event.listen(pool, "checkout", counted)
+            try:
+                for _ in range(10):
+                    await call_async(client, api, "get_task", id_task=str(task))
+                assert checkouts == []  # ten sequential actions, one kept connection
+                answers = await asyncio.gather(*(call_async(client, api, "post_comment", id_task=str(task),
+                                                            text=f"c{i}") for i in range(16)))
+                assert pool.checkedout() <= served.db.pool_size
+                return answers
+            finally:
+                event.remove(pool, "checkout", counted)
+
+    answers = asyncio.run(scenario())
+    assert [a["status"] for a in answers] == ["ok"] * 16
+    assert len(checkouts) <= served.db.pool_size
+    assert len(api.ok("get_comments", id_task=str(task))) == 16
