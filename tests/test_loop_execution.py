@@ -190,8 +190,10 @@ def test_actions_on_the_loop_keep_their_connections_between_actions(api: Api, se
             pool = served.db.engines[1].pool
             event.listen(pool, "checkout", counted)
             try:
-                for _ in range(10):
-                    await call_async(client, api, "get_task", id_task=str(task))
+                for _ in range(5):
+                    assert (await call_async(client, api, "get_task", id_task=str(task)))["status"] == "ok"
+                    refused = await call_async(client, api, "get_task", id_task="999999")
+                    assert refused["status"] == "error"  # a refusal gives no connection back either
                 assert checkouts == []  # ten sequential actions, one kept connection
                 answers = await asyncio.gather(*(call_async(client, api, "post_comment", id_task=str(task),
                                                             text=f"c{i}") for i in range(16)))

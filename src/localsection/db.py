@@ -343,15 +343,32 @@ class Database:
                         session.commit()
                 if conn.in_transaction():  # begun by a Core statement (`core`)
                     conn.commit()
-        except BaseException as exc:
-            lost = conn.invalidated or isinstance(exc, OperationalError)
+        except Exception as exc:
+            if isinstance(exc, SQLAlchemyError) or conn.invalidated or not self._settle(conn):
+                lost = conn.invalidated or isinstance(exc, OperationalError)
+                with suppress(Exception):
+                    conn.close()
+                if lost:
+                    self._close_idle()
+            else:  # a refusal (ApiError and the like), all rolled back: the connection serves the next action
+                idle.append(conn)
+            raise
+        except BaseException:  # cancelled halfway: the connection's state is unknown
             with suppress(Exception):
                 conn.close()
-            if lost:
-                self._close_idle()
             raise
         idle.append(conn)
         return result
+
+    @staticmethod
+    def _settle(conn: Connection) -> bool:
+        """Roll back what a failed action left open on a kept connection; whether it is fit for the next one."""
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        except SQLAlchemyError:
+            return False
+        return True
 
     def _close_idle(self) -> None:
         """Give the kept loop connections back to the pool (in the loop's greenlet)."""
