@@ -327,8 +327,9 @@ class Database:
     def _run_on_kept(self, engine: Engine, fn: Callable[[Session], T], write: bool) -> T:
         """`fn(session)` on a connection kept checked out between actions (the pool's checkout, its reset on
         return and their awaited driver calls are skipped: a fifth of an empty read action's CPU); a read sends
-        nothing but its own statements. Any failure gives the connection back to the pool, and a lost connection
-        every kept one with it (they are likely gone too: a restarted server)."""
+        nothing but its own statements. A refusal keeps the connection (rolled back); a database error or a
+        cancellation gives it back to the pool, and a lost connection every kept one with it (they are likely
+        gone too: a restarted server)."""
         idle = self._loop_idle
         conn = idle.pop() if idle else engine.connect()
         try:
