@@ -17,6 +17,7 @@ from localsection import events
 from localsection.api import endpoint
 from localsection.app import create_app
 from localsection.db import Database
+from localsection.observe.metrics import DatabaseCollector
 from localsection.state import AppState
 from tests.factories import make_project, make_task
 from tests.helpers import Api, call_async, reads_beside_a_write
@@ -205,4 +206,9 @@ def test_actions_on_the_loop_keep_their_connections_between_actions(api: Api, se
     answers = asyncio.run(scenario())
     assert [a["status"] for a in answers] == ["ok"] * 16
     assert len(checkouts) <= served.db.pool_size
+    # Kept but idle, they are not "in use" for /metrics.
+    assert served.db.loop_connections_idle >= 1
+    gauges = {m.name: m.samples[0].value for m in DatabaseCollector(served.db).collect()
+              if m.name.startswith("localsection_db_pool")}
+    assert gauges["localsection_db_pool_checked_out"] == 0
     assert len(api.ok("get_comments", id_task=str(task))) == 16

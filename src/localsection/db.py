@@ -371,6 +371,12 @@ class Database:
             return False
         return True
 
+    @property
+    def loop_connections_idle(self) -> int:
+        """The event loop's PostgreSQL connections kept between actions and serving none now (checked out of
+        their pool all the same: /metrics counts them as not in use)."""
+        return len(self._loop_idle)
+
     def _close_idle(self) -> None:
         """Give the kept loop connections back to the pool (in the loop's greenlet)."""
         idle, self._loop_idle = self._loop_idle, []

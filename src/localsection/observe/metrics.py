@@ -52,9 +52,11 @@ class DatabaseCollector(Collector):
         # Every pool of the process: the worker threads' and, on PostgreSQL, the event loop's (db.run_on_loop).
         counters = [getattr(engine.pool, "checkedout", None) for engine in self.db.engines]
         if all(callable(c) for c in counters):
+            # Less the loop's connections kept idle between actions: checked out of their pool, serving nothing.
+            in_use = sum(c() for c in counters if callable(c)) - self.db.loop_connections_idle
             yield GaugeMetricFamily("localsection_db_pool_checked_out",
                                     "Database connections of this process in use (SQLite keeps one for the event "
-                                    "loop)", value=float(sum(c() for c in counters if callable(c))))
+                                    "loop)", value=float(in_use))
             yield GaugeMetricFamily("localsection_db_pool_size", "Connections the pools keep open (this process)",
                                     value=float(self.db.pool_size * len(counters)))
         up = GaugeMetricFamily("localsection_database_up", "1 when the database answered this scrape")
