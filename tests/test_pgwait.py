@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import time
 
 import psycopg
@@ -50,6 +51,26 @@ def test_queries_on_several_connections_at_once_get_their_own_answers(api: Api) 
                 await c.close()
 
     assert asyncio.run(scenario()) == [[k * 10 + i for i in range(20)] for k in range(4)]
+
+
+def test_a_parameter_larger_than_the_socket_buffer_is_sent_whole(api: Api) -> None:
+    """Sending waits for the socket to take more (psycopg's own wait does that part)."""
+    info = _conninfo(api)
+
+    async def scenario() -> tuple[int, str]:
+        conn = await LoopConnection.connect(info, autocommit=True)
+        try:
+            big = "x" * (24 * 1024 * 1024)
+            cur = await conn.execute("SELECT length(%s), md5(%s)", (big, big))
+            row = await cur.fetchone()
+            assert row is not None
+            return row[0], row[1]
+        finally:
+            await conn.close()
+
+    length, digest = asyncio.run(scenario())
+    assert length == 24 * 1024 * 1024
+    assert digest == hashlib.md5(b"x" * (24 * 1024 * 1024)).hexdigest()
 
 
 def test_an_idle_connection_the_server_drops_does_not_keep_the_loop_busy(api: Api) -> None:

@@ -14,13 +14,11 @@ The event loop's PostgreSQL engine (db.Database) opens its connections with this
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg import errors as e
 from psycopg import pq, waiting
-
-RV = TypeVar("RV")
 
 _INTERRUPTED = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
 
