@@ -206,6 +206,23 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, path: Path | None) -
             dbapi.execute(_BEGIN_WRITE)  # type: ignore[union-attr]
 
 
+def _as_reader(conn: Connection, nowait: bool) -> None:
+    """Mark a kept connection for a read without BEGIN (`ls_autocommit`), unless it is marked so already: a write on
+    it set its own options in place."""
+    options = conn.get_execution_options()
+    if options.get("ls_write") or not options.get("ls_autocommit") or options.get("ls_nowait") != nowait:
+        conn.execution_options(ls_write=False, ls_nowait=nowait, ls_autocommit=True)
+
+
+def _end_read(session: Session, conn: Connection) -> None:
+    """End what a read on a kept connection began: the ORM's transaction (and what it added, flushed), then one a
+    Core statement began on the connection (`core`). A read that did neither sends nothing."""
+    if session.in_transaction() or session.new:
+        session.commit()
+    if conn.in_transaction():
+        conn.commit()
+
+
 def _begin_loop_write(conn: Connection) -> None:
     """The event loop's PostgreSQL connections are in autocommit (Database.__init__): a write transaction sends its
     BEGIN here; COMMIT or ROLLBACK follow as usual (psycopg sends them whenever a transaction is open)."""
@@ -334,16 +351,13 @@ class Database:
         conn = idle.pop() if idle else engine.connect()
         try:
             if write:
-                with self._transaction(conn, True, False, autocommit=True) as session:
+                with self._transaction(conn, True, False) as session:
                     result = fn(session)
             else:
-                conn.execution_options(ls_write=False, ls_nowait=False, ls_autocommit=True)
+                _as_reader(conn, nowait=False)
                 with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
                     result = fn(session)
-                    if session.in_transaction() or session.new:  # what the ORM began or added
-                        session.commit()
-                if conn.in_transaction():  # begun by a Core statement (`core`)
-                    conn.commit()
+                    _end_read(session, conn)
         except Exception as exc:
             if isinstance(exc, SQLAlchemyError) or conn.invalidated or not self._settle(conn):
                 lost = conn.invalidated or isinstance(exc, OperationalError)
@@ -438,10 +452,7 @@ class Database:
             conn, session = self._reader()
             try:
                 result = fn(session)
-                if session.in_transaction() or session.new:  # what the ORM began or added, flushed and ended
-                    session.commit()
-                if conn.in_transaction():  # begun by a Core statement run on the connection (`core`)
-                    conn.commit()
+                _end_read(session, conn)
             except BaseException as exc:
                 broken = isinstance(exc, SQLAlchemyError)  # then the connection is not trusted for another one
                 try:
@@ -467,9 +478,7 @@ class Database:
         reader = self._kept_reader
         if reader is None or reader[0] is not kept:
             reader = self._kept_reader = (kept, Session(bind=kept, expire_on_commit=False, autoflush=True))
-        options = kept.get_execution_options()
-        if options.get("ls_write") or not options.get("ls_autocommit") or not options.get("ls_nowait"):
-            kept.execution_options(ls_write=False, ls_nowait=True, ls_autocommit=True)  # a write set its own
+        _as_reader(kept, nowait=True)
         return reader
 
     def _drop_kept(self) -> None:
@@ -501,13 +510,12 @@ class Database:
             yield session
 
     @contextmanager
-    def _transaction(self, conn: Connection, write: bool, nowait: bool, autocommit: bool = False
-                     ) -> Iterator[Session]:
+    def _transaction(self, conn: Connection, write: bool, nowait: bool) -> Iterator[Session]:
         # SQLite reads run without BEGIN and COMMIT too (`ls_autocommit`, see _on_begin): each statement reads
         # the last committed state, as on PostgreSQL below; two driver calls and SQLAlchemy's begin and commit
         # events less per read action.
         conn.execution_options(ls_write=write, ls_nowait=nowait, ls_autocommit=not write)  # changes `conn` in place
-        if not write and self._writers is None and not autocommit:
+        if not write and self._writers is None:
             # PostgreSQL reads run in autocommit: no BEGIN and no COMMIT, two network round trips of a get_task's
             # five (docs/performance.md). Each statement still sees one consistent snapshot; a read action's few
             # statements are independent lookups, as a streamed list's chunks already are. The pool resets the
