@@ -130,12 +130,13 @@ class Api:
 def counted_statements(api: Api, *, transactions: bool = False) -> Iterator[list[str]]:
     """Every SQL statement sent while the block runs: those through SQLAlchemy's cursor (on any of the database's
     engines) and the db.Prepared ones that go straight to the driver. `transactions`: BEGIN and COMMIT too, when
-    they are sent (not in autocommit) — on PostgreSQL each entry is then one network round trip."""
+    they are sent — on PostgreSQL each entry is then one network round trip."""
     seen: list[str] = []
     original = db._fetch
 
     def fetch(driver: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
-        seen.append(sql)
+        if transactions or sql != "BEGIN":  # a write's BEGIN on the event loop's autocommit connections
+            seen.append(sql)
         return original(driver, sql, *args, **kwargs)
 
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
