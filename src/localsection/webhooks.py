@@ -36,13 +36,13 @@ from typing import Any
 
 import httpcore
 import orjson
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from localsection import access, clock
 from localsection.config import Settings
 from localsection.ctx import Ctx
-from localsection.db import POOL_SIZE, Database
+from localsection.db import POOL_SIZE, Database, Prepared
 from localsection.events import WEBHOOK_EVENT_NAMES
 from localsection.models import Account, DeliveryAttempt, Event, OutboxItem, User, Webhook
 from localsection.render.events import for_viewer, render_events, with_webhook_page
@@ -405,6 +405,21 @@ def _heads(s: Session, now: dt.datetime, troubled: bool, limit: int, exclude: Co
     return list(s.scalars(q))
 
 
+_NOW = bindparam("now", type_=OutboxItem.__table__.c.next_attempt_at.type)
+# Whether claim() could find anything: a free, due row of an active webhook, in one indexed statement.
+_ANY_DUE = Prepared(select(OutboxItem.id).join(Webhook, Webhook.id == OutboxItem.webhook_id).where(
+    OutboxItem.state == "pending", Webhook.status == "active", OutboxItem.next_attempt_at <= _NOW,
+    or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < _NOW)).limit(1))
+
+
+def any_due(db: Database) -> bool:
+    """Whether some active webhook has a due row no worker holds: the worker's idle round asks this (~0.1 ms)
+    before claiming (a claim, its write transaction and ORM queries, cost ~2 ms of CPU even when it found
+    nothing; every poll interval, in a thread beside the API, that showed in the API's p99 latency)."""
+    with db.session(write=False) as s:
+        return _ANY_DUE.first(s, {"now": precise_now()}) is not None
+
+
 def _free(now: dt.datetime) -> Any:
     return or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now)
 
@@ -654,15 +669,22 @@ class Worker:
                 self._in_flight.pop(run.webhook_id, None)
             self._wake.set()  # a slot is free, and this webhook may have more to send
 
+    def round(self) -> tuple[int, int]:
+        """One round of run_forever: the periodic jobs when due, then a claim for the free slots when anything is
+        due (any_due: an idle round costs one indexed statement). Returns dispatch()'s (started, still free)."""
+        if self.periodic is not None and time.monotonic() - self._last_housekeeping > _HOUSEKEEPING_EVERY:
+            self._last_housekeeping = time.monotonic()
+            self.periodic()
+        if not any_due(self.db):
+            return 0, 0
+        return self.dispatch()
+
     def run_forever(self) -> None:
         while not self.stopping.is_set():
             self._wake.clear()
             started, free = 0, 0
             try:
-                if self.periodic is not None and time.monotonic() - self._last_housekeeping > _HOUSEKEEPING_EVERY:
-                    self._last_housekeeping = time.monotonic()
-                    self.periodic()
-                started, free = self.dispatch()
+                started, free = self.round()
             except Exception:
                 log.exception("webhook worker round failed")
             if started and free:
