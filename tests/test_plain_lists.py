@@ -14,6 +14,7 @@ from sqlalchemy import update
 from localsection import access
 from localsection.domain import tasks
 from localsection.models import Account, Task, Team, User
+from localsection.read import tasks as read_tasks
 from localsection.read.tasks import select_list_rows
 from localsection.render.tasks import plain_task_objects, render_tasks
 from tests.factories import make_project, make_task
@@ -124,4 +125,11 @@ def test_a_projects_tasks_are_read_through_the_account_project_index(api: Api) -
                                          access.task_filter(ctx)).order_by(Task.id)
         compiled = query.compile(dialect=ctx.db.get_bind().dialect, compile_kwargs={"literal_binds": True})
         plan = " ".join(str(r[3]) for r in ctx.db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        # get_tasks' prebuilt statement for the admin (read.tasks.admin_project_rows) too
+        prebuilt = read_tasks._PROJECT_LIST[False]._plan(ctx.db.get_bind().dialect)
+        args = tuple(pid if name == "project" else ctx.account_id if name == "account" else
+                     "2026-01-01 00:00:00.000000" if name == "now" else 10 for name, _ in prebuilt.steps)
+        plan2 = " ".join(str(r[3]) for r in ctx.db.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {prebuilt.sql}", args))
     assert "ix_tasks_account_project" in plan and "TEMP B-TREE" not in plan, plan
+    assert "ix_tasks_account_project" in plan2 and "TEMP B-TREE" not in plan2, plan2

@@ -277,6 +277,7 @@ def test_delayed_publication_tasks_are_never_shown(api: Api) -> None:
     make_task(api, pid, "later child", parent_id=visible, publish_at=clock.now() + dt.timedelta(days=1))
     assert [t["id"] for t in api.ok("get_all_tasks", extra="subtasks")] == [str(visible)]
     assert "child" not in api.ok("get_tasks", id_project=pid, extra="subtasks")[0]
+    assert [t["id"] for t in api.ok("get_tasks", id_project=pid)] == [str(visible)]  # the plain list too
     assert api.error("get_task", id_task=later)["status_code"] == 5
     assert [t["id"] for t in api.ok("search_tasks", id_project=pid)] == [str(visible)]
 

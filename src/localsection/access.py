@@ -254,9 +254,15 @@ def project_snapshot(ctx: Ctx, project_id: int | None) -> Project:
 
 # Built once for callers who see the whole account (the statement costs more to build than to run); other
 # roles get the per-caller filter of visible_task_filter.
-def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
-    return (Task.id == bindparam("id"), Task.account_id == bindparam("account"),
+def admin_tasks_where() -> tuple[ColumnElement[bool], ...]:
+    """The conditions of the tasks the admin sees (parameters `account`, `now`): task_filter for a caller who sees
+    the whole account, for prebuilt statements (read.tasks)."""
+    return (Task.account_id == bindparam("account"),
             or_(Task.publish_at.is_(None), Task.publish_at <= bindparam("now")))
+
+
+def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
+    return (Task.id == bindparam("id"), *admin_tasks_where())
 
 
 def admin_task_where() -> tuple[ColumnElement[bool], ...]:

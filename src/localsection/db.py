@@ -765,18 +765,25 @@ class Prepared:
         self._last_dialect: Dialect | None = None
         self._last_plan: _Plan | None = None
 
-    def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
-        conn = core(session)
-        dialect = conn.dialect
+    def _plan(self, dialect: Dialect) -> _Plan:
         if dialect is self._last_dialect:  # one engine per process: skip the weak dictionary's lookup
             plan = self._last_plan
             assert plan is not None
-        else:
-            plan = self._plans.get(dialect)
-            if plan is None:
-                plan = self._plans[dialect] = _Plan(self.stmt, dialect)
-            self._last_dialect, self._last_plan = dialect, plan
-        return _run_plan(conn, plan, params)
+            return plan
+        plan = self._plans.get(dialect)
+        if plan is None:
+            plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+        self._last_dialect, self._last_plan = dialect, plan
+        return plan
+
+    def all(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
+        conn = core(session)
+        return _run_plan(conn, self._plan(conn.dialect), params)
+
+    def driver_rows(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[tuple[Any, ...]]:
+        """The rows as the driver gives them, without SQLAlchemy's conversions (as `driver_rows` below)."""
+        conn = core(session)
+        return _run_plan(conn, self._plan(conn.dialect), params, convert=False)
 
     def first(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         rows = self.all(session, params)
