@@ -81,6 +81,10 @@ def summarize(figures: Figures) -> Report:
     for scenario in ("get_task", "post_comment"):
         r.line(f"{scenario}: 2 processes >= 1.8x one", find(figures, bench="scaleout", scenario=scenario),
                lambda f: f["two"] >= 1.8 * f["one"], scaled)
+    machine = find(figures, bench="scaleout", scenario="ceiling")
+    if machine is not None:
+        # Not a target: what a second process adds to an app that does no work, on this machine, in this run.
+        print(f"                the machine's own limit: the bare ceiling app, 2 processes {scaled(machine)}")
 
     print("-- task lists")
     r.line("SQLite get_tasks (500 tasks) p99 < 50 ms at 16 connections", http("sqlite", "get_tasks"),
