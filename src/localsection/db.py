@@ -181,6 +181,10 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, path: Path | None) -
         cur.execute(_BUSY_TIMEOUT)
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
+        # Read the database file through a memory map instead of a read() call per page the cache lacks: a large
+        # answer over rows spread through a big file (search_tasks `project =` over 1,000,000 tasks) took 10-15 %
+        # less (docs/performance.md). Address space, not memory: the pages are the OS's file cache.
+        cur.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -230,6 +234,7 @@ def _begin_loop_write(conn: Connection) -> None:
         _fetch(conn.connection.dbapi_connection, "BEGIN", None, False, False)
 
 
+_MMAP_BYTES = 1 << 30
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _BEGIN_READ = "BEGIN DEFERRED"
 _BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
