@@ -33,9 +33,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import AdaptedConnection, Connection, Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 from localsection.config import Settings
@@ -564,6 +566,36 @@ def ids_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement
         return column.in_(values)  # type: ignore[no-any-return]
     each = func.json_each(bindparam("ids", orjson.dumps(values).decode(), unique=True)).table_valued("value")
     return column.in_(select(each.c.value))  # type: ignore[no-any-return]
+
+
+class iso_text(FunctionElement[str]):
+    """A timestamp column read as ISO text ("YYYY-MM-DD HH:MM:SS.ffffff") on both databases: SQLite stores it so;
+    PostgreSQL formats it (to_char: whatever the server's DateStyle). For renderers of long lists over driver rows
+    (render.tasks.plain_task_objects): formatting psycopg's datetime objects in Python cost a tenth of a
+    50,000-task search (docs/performance.md)."""
+
+    type = String()
+    inherit_cache = True
+    shape = "YYYY-MM-DD HH24:MI:SS.US"
+
+
+class iso_date_text(iso_text):
+    """A date column read as ISO text ("YYYY-MM-DD"), as iso_text."""
+
+    inherit_cache = True
+    shape = "YYYY-MM-DD"
+
+
+@compiles(iso_text)
+@compiles(iso_date_text)
+def _iso_text_as_stored(element: iso_text, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)  # type: ignore[no-any-return]
+
+
+@compiles(iso_text, "postgresql")
+@compiles(iso_date_text, "postgresql")
+def _iso_text_postgresql(element: iso_text, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, '{element.shape}')"
 
 
 # -- plain Core on the hot paths ---------------------------------------------------------------------------

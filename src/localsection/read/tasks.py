@@ -35,7 +35,17 @@ from sqlalchemy.orm import aliased
 
 from localsection import access, errors
 from localsection.ctx import Ctx
-from localsection.db import Prepared, Snapshot, core, driver_rows, ids_in, pg_array, plain
+from localsection.db import (
+    Prepared,
+    Snapshot,
+    core,
+    driver_rows,
+    ids_in,
+    iso_date_text,
+    iso_text,
+    pg_array,
+    plain,
+)
 from localsection.models import (
     Comment,
     Project,
@@ -129,7 +139,10 @@ def as_view(t: TaskLike) -> TaskView:
 LIST_FIELDS = ("id", "project_id", "top_id", "name", "status", "priority", "user_from_id", "user_to_id",
                "user_to_any", "date_added", "date_start", "date_end", "time_start", "time_end", "date_closed",
                "max_time", "max_money")
-_LIST_COLUMNS = tuple(getattr(Task, name) for name in LIST_FIELDS)
+# Timestamps and dates as ISO text on both databases (db.iso_text): the renderer slices them, no date objects.
+_LIST_COLUMNS = tuple(iso_text(getattr(Task, name)).label(name) if name in ("date_added", "date_closed") else
+                      iso_date_text(getattr(Task, name)).label(name) if name in ("date_start", "date_end") else
+                      getattr(Task, name) for name in LIST_FIELDS)
 
 
 def select_list_rows(with_parent: bool = False) -> Select[Any]:

@@ -185,28 +185,25 @@ def plain_task_objects(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent
     per-row objects but the answer's own dicts. `with_parent`: the rows end with parent_id, and subtasks get
     their `parent` reference (search_tasks).
 
-    SQLite rows come as the driver gives them (db.driver_rows): timestamps are the stored ISO text, whose first 16
-    characters are the answer's "YYYY-MM-DD HH:MM" in UTC; dates are already "YYYY-MM-DD". Numerics go through
-    SQLAlchemy's own conversion, then render.number, as everywhere else.
+    Rows come as the driver gives them (db.driver_rows), timestamps and dates as ISO text on both databases
+    (db.iso_text): a timestamp's first 16 characters are the answer's "YYYY-MM-DD HH:MM" in UTC; dates are already
+    "YYYY-MM-DD". Numerics go through SQLAlchemy's own conversion (SQLite), then render.number, as everywhere else.
     """
     refs = list_refs(ctx, rows, with_parent=with_parent)
     users, projects, tags, parents = refs.users, refs.projects, refs.tags, refs.parents
     dialect = ctx.db.get_bind().dialect
-    as_text = dialect.name == "sqlite"
+    sqlite = dialect.name == "sqlite"
     table: Any = Task.__table__
-    to_time = table.c.max_time.type._cached_result_processor(dialect, None) if as_text else None
-    to_money = table.c.max_money.type._cached_result_processor(dialect, None) if as_text else None
+    to_time = table.c.max_time.type._cached_result_processor(dialect, None) if sqlite else None
+    to_money = table.c.max_money.type._cached_result_processor(dialect, None) if sqlite else None
     tz = ctx.tz
     utc = tz.key == "UTC"
 
-    def when(value: Any) -> str:
-        if value.__class__ is str:
-            if utc:
-                return value[:16]
-            value = dt.datetime.fromisoformat(value)
-        if not utc:
-            value = value.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None)
-        return value.isoformat(" ", "minutes")  # type: ignore[no-any-return]
+    def when(value: str) -> str:
+        if utc:
+            return value[:16]
+        shown = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None)
+        return shown.isoformat(" ", "minutes")
 
     # Estimates repeat (a few distinct values in a whole list): each distinct one converted once.
     times: dict[Any, int | float | None] = {}
@@ -225,11 +222,11 @@ def plain_task_objects(ctx: Ctx, rows: Sequence[tuple[Any, ...]], *, with_parent
             "project": projects[project_id]}
         if parents and row[17] in parents:
             obj["parent"] = task_ref(parents[row[17]])
-        obj["date_added"] = added[:16] if utc and added.__class__ is str else when(added)
+        obj["date_added"] = added[:16] if utc else when(added)
         if start is not None:
-            obj["date_start"] = start if as_text else start.isoformat()
+            obj["date_start"] = start
         if end is not None:
-            obj["date_end"] = end if as_text else end.isoformat()
+            obj["date_end"] = end
         if time_start:
             obj["time_start"] = time_start
         if time_end:
