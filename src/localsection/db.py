@@ -230,10 +230,47 @@ def _end_read(session: Session, conn: Connection) -> None:
 
 
 def _begin_loop_write(conn: Connection) -> None:
-    """The event loop's PostgreSQL connections are in autocommit (Database.__init__): a write transaction sends its
-    BEGIN here; COMMIT or ROLLBACK follow as usual (psycopg sends them whenever a transaction is open)."""
+    """The event loop's PostgreSQL connections are in autocommit (Database.__init__): a write transaction's BEGIN is
+    sent just before its first statement that writes or locks (`_begin_before`), so the reads before it (account,
+    task) run on their own, as they would inside the transaction at READ COMMITTED, and an action whose only write
+    is one statement needs no BEGIN and COMMIT at all. COMMIT or ROLLBACK follow as usual (psycopg sends them only
+    when a transaction is open)."""
     if conn.get_execution_options().get("ls_write"):
-        _fetch(conn.connection.dbapi_connection, "BEGIN", None, False, False)
+        conn.connection.driver_connection.begin_pending = True  # type: ignore[union-attr]
+
+
+def _end_loop_write(conn: Connection) -> None:
+    driver = conn.connection.driver_connection
+    if driver is not None:
+        driver.begin_pending = False
+
+
+_LOCKS = re.compile(r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.IGNORECASE)
+_READS: dict[str, bool] = {}
+
+
+def reads_only(sql: str) -> bool:
+    """Whether a statement only reads: a SELECT that locks no rows (anything else begins the write transaction)."""
+    known = _READS.get(sql)
+    if known is None:
+        if len(_READS) >= 2048:
+            _READS.clear()
+        known = _READS[sql] = sql.lstrip()[:6].upper() == "SELECT" and _LOCKS.search(sql) is None
+    return known
+
+
+def _begin_before(dbapi_conn: Any, begins: bool) -> None:
+    """Send the pending BEGIN of a loop write (`_begin_loop_write`) before a statement that writes or locks."""
+    if begins and dbapi_conn.driver_connection.begin_pending:
+        dbapi_conn.driver_connection.begin_pending = False
+        _fetch(dbapi_conn, "BEGIN", None, False, False, begins=False)
+
+
+def _begin_before_cursor(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                         executemany: bool) -> None:
+    dbapi_conn = conn.connection.dbapi_connection
+    if dbapi_conn is not None and dbapi_conn.driver_connection.begin_pending:
+        _begin_before(dbapi_conn, not reads_only(statement))
 
 
 _MMAP_BYTES = 1 << 30
@@ -284,7 +321,11 @@ class Database:
                 self.engine.url.set(drivername="postgresql+psycopg_async"), isolation_level="AUTOCOMMIT",
                 connect_args={"async_creator_fn": LoopConnection.connect},  # its cheaper wait (pgwait.py)
                 pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True, **_JSON)
-            event.listen(self._loop_engine.sync_engine, "begin", _begin_loop_write)
+            loop_engine = self._loop_engine.sync_engine
+            event.listen(loop_engine, "begin", _begin_loop_write)
+            event.listen(loop_engine, "before_cursor_execute", _begin_before_cursor)
+            event.listen(loop_engine, "commit", _end_loop_write)
+            event.listen(loop_engine, "rollback", _end_loop_write)
 
     @property
     def dialect(self) -> str:
@@ -676,7 +717,7 @@ class _Plan:
     conversions."""
 
     def __init__(self, stmt: ClauseElement, dialect: Dialect, *, render_postcompile: bool = False,
-                 cache_key: Any = None) -> None:
+                 cache_key: Any = None, standalone: bool = False) -> None:
         compiled: Any
         if cache_key is not None:  # compiled as SQLAlchemy's own cache does: later calls bring their values
             compiled = dialect.statement_compiler(dialect, stmt, cache_key=cache_key)
@@ -697,6 +738,7 @@ class _Plan:
         # Positional (SQLite; PostgreSQL on the loop): each parameter's name and its bind processor, in order.
         self.steps = [(name, self.bind.get(name)) for name in order]
         self.dialect = dialect
+        self.begins = not standalone and not reads_only(self.sql)  # see _begin_loop_write
         # (position, conversion) of the columns that have one: a row's other values are taken as they are.
         # psycopg's conversions depend on the type the server reports: known after the first run.
         self.conversions: list[tuple[int, Callable[[Any], Any]]] | None = None
@@ -725,7 +767,7 @@ class _Plan:
                 if name in values:
                     values[name] = proc(values[name])
             args = values
-        rows, types = _fetch(dbapi_conn, self.sql, args, self.conversions is None)
+        rows, types = _fetch(dbapi_conn, self.sql, args, self.conversions is None, begins=self.begins)
         if types is not None:
             self._conversions_for(types)
         conversions = self.conversions
@@ -755,12 +797,14 @@ async def _fetch_async(driver: LoopConnection, sql: str, args: Any, types: bool,
     return (await cursor.fetchall() if rows else []), _type_codes(cursor) if types else None
 
 
-def _fetch(dbapi_conn: Any, sql: str, args: Any, types: bool, rows: bool = True) -> Fetched:
+def _fetch(dbapi_conn: Any, sql: str, args: Any, types: bool, rows: bool = True, *, begins: bool = True) -> Fetched:
     """Run one statement on the driver's own connection: sqlite3 and psycopg alike, or psycopg's asyncio
     connection (behind SQLAlchemy's adapter) from inside the action's greenlet (db.run_on_loop), awaited on the
     loop. With `types`, also the type code of each column (the cursor's description, built anew at each access:
-    only when asked); `rows=False` for a statement that returns none."""
+    only when asked); `rows=False` for a statement that returns none. `begins`: the statement writes or locks (a
+    loop write's pending BEGIN goes first)."""
     if isinstance(dbapi_conn, AdaptedConnection):
+        _begin_before(dbapi_conn, begins)
         return await_(_fetch_async(dbapi_conn.driver_connection, sql, args, types, rows))
     cursor = dbapi_conn.execute(sql, args)
     return (cursor.fetchall() if rows else []), _type_codes(cursor) if types else None
@@ -795,9 +839,12 @@ class Prepared:
     (docs/performance.md, round two). No expanding IN parameters.
     """
 
-    def __init__(self, stmt: ClauseElement) -> None:
+    def __init__(self, stmt: ClauseElement, *, standalone: bool = False) -> None:
+        """`standalone`: a write that is the whole of its action's writes, atomic on its own (one statement); on
+        the event loop it runs without BEGIN and COMMIT when nothing before it wrote (db._begin_loop_write)."""
         assert isinstance(stmt, Executable)
         self.stmt = stmt
+        self.standalone = standalone
         self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
         self._last_dialect: Dialect | None = None
         self._last_plan: _Plan | None = None
@@ -809,7 +856,7 @@ class Prepared:
             return plan
         plan = self._plans.get(dialect)
         if plan is None:
-            plan = self._plans[dialect] = _Plan(self.stmt, dialect)
+            plan = self._plans[dialect] = _Plan(self.stmt, dialect, standalone=self.standalone)
         self._last_dialect, self._last_plan = dialect, plan
         return plan
 

@@ -29,6 +29,7 @@ class LoopConnection(psycopg.AsyncConnection[Any]):
     _watched: tuple[asyncio.AbstractEventLoop, int] | None = None  # (loop, socket) the reader is registered for
     _waiter: asyncio.Future[None] | None = None
     _raw: psycopg.AsyncRawCursor[Any] | None = None
+    begin_pending = False  # a write transaction whose BEGIN is not sent yet (db._begin_loop_write)
 
     def raw_cursor(self) -> psycopg.AsyncRawCursor[Any]:
         """This connection's cursor for statements in PostgreSQL's numbered form ($1, ...; db._Plan), reused
