@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from localsection import events
 from localsection.db import Database
 from localsection.models import OutboxItem, Webhook
 from tests.factories import make_project
@@ -22,9 +23,10 @@ PINNED = {
     "get_tasks": 4,  # account, project, tasks, users
     "get_comments": 4,  # account, task, comments, users
     "search_tasks": 3,  # account, tasks, users
-    # BEGIN, account, task, comment, event (+ whether the account has webhooks and the task subscribers), COMMIT;
-    # the webhooks and the mail recipients are read only when there are any
-    "post_comment": 6,
+    # account, task, then the comment and its event in one statement with no BEGIN and COMMIT, written only while
+    # the account has no webhook and the task no subscriber (events.insert_alone); when someone listens: BEGIN,
+    # comment, event (+ the webhooks and the mail recipients), COMMIT
+    "post_comment": 3,
     "add_costs": 6,  # BEGIN, account (+ owner = author), task, project options, cost, COMMIT (no event)
 }
 
@@ -32,6 +34,7 @@ PINNED = {
 def test_hot_actions_pay_the_pinned_number_of_round_trips_on_postgresql(api: Api) -> None:
     if api.state.db.dialect != "postgresql":
         pytest.skip("round trips are a PostgreSQL cost (SQLite runs in process)")
+    events._LISTENED.clear()  # the hint of an earlier test's account (ids repeat) would send post_comment the long way
     pid = make_project(api, "hot")
     tid = api.ok("post_task", id_project=pid, title="a task", text="words")["id"]
     api.ok("post_comment", id_task=tid, text="first")
@@ -85,3 +88,31 @@ def test_a_webhook_added_or_removed_by_another_process_counts_at_the_next_write(
         assert queued() == 0
     finally:
         other.dispose()
+
+
+def test_a_comment_no_one_listens_to_is_recorded_like_one_someone_listens_to(api: Api) -> None:
+    """post_comment's single statement (events.insert_alone) and the usual way leave the same comment and event."""
+    if api.state.db.dialect != "postgresql":
+        pytest.skip("the single statement is PostgreSQL's (SQLite has no INSERT inside WITH)")
+    events._LISTENED.clear()
+    pid = make_project(api, "alone")
+    tid = api.ok("post_task", id_project=pid, title="a task")["id"]
+    with counted_statements(api) as seen:
+        quiet = api.ok("post_comment", id_task=tid, text="quiet")
+    assert len(seen) == 3, seen  # account, task, comment + event
+    api.ok("subscribe", id_task=tid, email_user=api.owner_email)
+    with counted_statements(api) as seen:
+        heard = api.ok("post_comment", id_task=tid, text="heard")
+    assert len(seen) > 3, seen  # the single statement wrote nothing; then the usual way
+    with counted_statements(api) as seen:
+        api.ok("post_comment", id_task=tid, text="heard again")
+    assert len(seen) == 5, seen  # the hint: straight the usual way (account, task, comment, event, recipients)
+
+    def shown(event: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in event.items() if k not in ("date_added", "new")}
+
+    logged = {e["object"]["id"]: e for e in api.ok("get_events", period="1h") if e["object"]["type"] == "comment"}
+    assert shown(logged[quiet["id"]]) == {**shown(logged[heard["id"]]),
+                                          "object": {**logged[heard["id"]]["object"], "id": quiet["id"]}}
+    assert logged[quiet["id"]]["new"]["text"] == "quiet" and logged[heard["id"]]["new"]["text"] == "heard"
+    assert sorted(c["text"] for c in api.ok("get_comments", id_task=tid)) == ["heard", "heard again", "quiet"]

@@ -95,6 +95,14 @@ def post_comment(ctx: Ctx, new: NewComment) -> PostedComment:
     values = {"account_id": ctx.account_id, "task_id": task.id, "text": text, "todo": todo,
               "mentions": [u.id for u in mentioned], "user_from_id": author.id, "hidden": bool(allowed),
               "internal": new.internal, "date_added": ctx.now()}
+    new_text = {"text": compose_text(text, todo, mentioned)}
+    if not allowed and not mentioned and not new.attachments.parts and not new.attachments.upload_ids:
+        # Nothing but the comment and its event to write, unless someone listens: one statement (PostgreSQL).
+        alone = events.insert_alone(ctx, Comment, values, action="post", object_type="comment",
+                                    page=page_of(task), project_id=task.project_id, task_id=task.id,
+                                    new=new_text, actor_id=author.id)
+        if alone is not None:
+            return PostedComment(plain(Comment, {"id": alone[0], **values}), task, {author.id: author})
     # A Core insert: the ORM unit of work cost more than the INSERT itself, inside the write lock. The
     # transient Comment only carries the values to the renderer.
     c = plain(Comment, {"id": _INSERT_COMMENT.all(ctx.db, values)[0][0], **values})
@@ -102,9 +110,8 @@ def post_comment(ctx: Ctx, new: NewComment) -> PostedComment:
         ctx.db.execute(insert(CommentVisibility), [{"comment_id": c.id, "user_id": u.id} for u in allowed])
     files.attach(ctx, new.attachments, author=author, project_id=task.project_id, task_id=task.id,
                  comment_id=c.id)
-    events.record(ctx, "post", "comment", c.id, page_of(task), task.project_id,
-                  new={"text": compose_text(c.text, todo, mentioned)}, actor_id=author.id, task=task,
-                  comment_mentions=[u.id for u in mentioned])
+    events.record(ctx, "post", "comment", c.id, page_of(task), task.project_id, new=new_text, actor_id=author.id,
+                  task=task, comment_mentions=[u.id for u in mentioned])
     return PostedComment(c, task, {u.id: u for u in [author, *mentioned]})
 
 
