@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, event, text
 from localsection import events
 from localsection.api import endpoint
 from localsection.app import create_app
-from localsection.db import Database
+from localsection.db import Database, reads_only
 from localsection.observe.metrics import DatabaseCollector
 from localsection.state import AppState
 from tests.factories import make_project, make_task
@@ -154,8 +154,8 @@ def test_the_loop_pool_recovers_when_postgresql_drops_its_connections(api: Api, 
 
 def test_a_write_on_the_loop_that_fails_halfway_leaves_nothing_written(api: Api, served: AppState,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The loop's connections are in autocommit; a write sends its own BEGIN, so a failure after its first
-    statement (here: the comment is inserted, then recording the event fails) rolls everything back."""
+    """The loop's connections are in autocommit; a write sends its own BEGIN before its first write, so a failure
+    after it (here: the comment is inserted the usual way, then recording the event fails) rolls everything back."""
     _postgres_only(api)
     task = make_task(api, make_project(api))
 
@@ -165,6 +165,7 @@ def test_a_write_on_the_loop_that_fails_halfway_leaves_nothing_written(api: Api,
     async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
         async with _client(served) as client:
             with monkeypatch.context() as patched:
+                patched.setattr(events, "insert_alone", lambda *args, **kwargs: None)  # the usual way: two writes
                 patched.setattr(events, "record", broken)
                 failed = await call_async(client, api, "post_comment", id_task=str(task), text="half written")
             return failed, await call_async(client, api, "post_comment", id_task=str(task), text="whole")
@@ -212,3 +213,16 @@ def test_actions_on_the_loop_keep_their_connections_between_actions(api: Api, se
               if m.name.startswith("localsection_db_pool")}
     assert gauges["localsection_db_pool_checked_out"] == 0
     assert len(api.ok("get_comments", id_task=str(task))) == 16
+
+
+def test_only_plain_selects_run_before_a_loop_writes_begin() -> None:
+    """A loop write sends BEGIN before its first statement that writes or locks rows (db._begin_loop_write): a
+    SELECT ... FOR UPDATE run before it would lock nothing past its own statement."""
+    assert reads_only("SELECT tasks.id FROM tasks WHERE tasks.id = $1")
+    assert reads_only("  select 1")
+    for sql in ("SELECT comments.id FROM comments WHERE comments.id = $1 FOR UPDATE OF comments",
+                "SELECT id FROM webhook_outbox FOR UPDATE SKIP LOCKED", "SELECT id FROM t FOR SHARE",
+                "SELECT id FROM t for no key update", "SELECT id FROM t FOR KEY SHARE",
+                "INSERT INTO comments (text) VALUES ($1)", "UPDATE tasks SET name = $1", "DELETE FROM tags",
+                "WITH obj AS (INSERT INTO comments (text) SELECT $1 RETURNING id) SELECT id FROM obj"):
+        assert not reads_only(sql), sql
