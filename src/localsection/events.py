@@ -72,6 +72,7 @@ def _alone_statement(table: Table, keys: tuple[str, ...], action: str, object_ty
     events: Any = Event.__table__
     no_one_listens = (~exists().where(Webhook.account_id == bindparam("account_id"))
                       & ~exists().where(TaskSubscriber.task_id == bindparam("task")))
+
     def value(name: str, column: Any) -> Any:  # typed (its bind conversion, JSON say) and cast (for the SELECT)
         return cast(bindparam(name, type_=column.type), column.type)
 
