@@ -405,11 +405,16 @@ def _heads(s: Session, now: dt.datetime, troubled: bool, limit: int, exclude: Co
     return list(s.scalars(q))
 
 
+def _free(now: Any) -> Any:
+    """Rows no worker holds: never leased, or the lease ran out before `now` (a datetime or a bind parameter)."""
+    return or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now)
+
+
 _NOW = bindparam("now", type_=OutboxItem.__table__.c.next_attempt_at.type)
 # Whether claim() could find anything: a free, due row of an active webhook, in one indexed statement.
 _ANY_DUE = Prepared(select(OutboxItem.id).join(Webhook, Webhook.id == OutboxItem.webhook_id).where(
     OutboxItem.state == "pending", Webhook.status == "active", OutboxItem.next_attempt_at <= _NOW,
-    or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < _NOW)).limit(1))
+    _free(_NOW)).limit(1))
 
 
 def any_due(db: Database) -> bool:
@@ -418,10 +423,6 @@ def any_due(db: Database) -> bool:
     nothing; every poll interval, in a thread beside the API, that showed in the API's p99 latency)."""
     with db.session(write=False) as s:
         return _ANY_DUE.first(s, {"now": precise_now()}) is not None
-
-
-def _free(now: dt.datetime) -> Any:
-    return or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now)
 
 
 def _followers(s: Session, settings: Settings, head: OutboxItem, now: dt.datetime,
