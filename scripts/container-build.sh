@@ -72,16 +72,23 @@ echo "== CMD ${IMAGE_CMD[*]}  (volume $DATA -> $work/data, port $PORT -> $port)"
 server_pid=$!
 
 echo "== HEALTHCHECK: ${HEALTH_CMD[*]:0:2} … /readyz"
+# serve prints its banner (with the admin key read below) from a thread once uvicorn has started, so /readyz can
+# answer a moment before the banner is in the log: wait for both, within the same start period.
 healthy=""
+announced=""
 for _ in $(seq 1 $((HEALTH_START_PERIOD * 2))); do
   if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-  if (cd "$work/data" && "${run_env[@]}" "${HEALTH_CMD[@]}") >/dev/null 2>&1; then healthy=1; break; fi
+  if [ -z "$healthy" ] && (cd "$work/data" && "${run_env[@]}" "${HEALTH_CMD[@]}") >/dev/null 2>&1; then healthy=1; fi
+  if grep -q "localsection is serving the Worksection API" "$work/server.log"; then announced=1; fi
+  if [ -n "$healthy" ] && [ -n "$announced" ]; then break; fi
   sleep 0.5
 done
 if [ -z "$healthy" ]; then
   echo "the server did not become healthy; its output:"; cat "$work/server.log"; exit 1
 fi
-grep -q "localsection is serving the Worksection API" "$work/server.log" || { cat "$work/server.log"; exit 1; }
+if [ -z "$announced" ]; then
+  echo "the server is healthy but printed no banner; its output:"; cat "$work/server.log"; exit 1
+fi
 [ -f "$work/data/localsection.db" ] || { echo "no database in the data volume"; ls -la "$work/data"; exit 1; }
 # The API answers from the installed wheel (actions, templates and migrations are package data): get_users
 # with the key the server printed, signed the md5 way.
