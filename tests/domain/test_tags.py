@@ -53,8 +53,8 @@ def test_update_project_tags_records_an_event_and_a_status_replaces_its_sibling(
         assert tags.update_project_tags(ctx, project_id=pid, plus=["Build"], minus=["Web"]) == {
             str(build.id): "Build"}
         assert tags.update_project_tags(ctx, project_id=pid, minus=["Web"]) == {str(build.id): "Build"}
-        updates = ctx.db.scalars(select(Event).where(Event.object_id == pid, Event.action == "update")
-                                 .order_by(Event.id))
+        mine = select(Event).where(Event.account_id == api.account_id, Event.object_type == "project")
+        updates = ctx.db.scalars(mine.where(Event.object_id == pid, Event.action == "update").order_by(Event.id))
         assert [(e.old, e.new) for e in updates] == [
             ({"tags": {}}, {"tags": {str(plan.id): "Plan", str(web.id): "Web"}}),
             ({"tags": {str(plan.id): "Plan", str(web.id): "Web"}}, {"tags": {str(build.id): "Build"}})]
