@@ -165,6 +165,32 @@ def test_editing_changes_fields_description_checklist_subscribers_and_relations(
     assert api.ok("get_task", id_task=tid)["name"] == "Second, renamed"
 
 
+def test_emptying_dates_estimate_and_budget_in_the_edit_form_clears_them(owner_web: WebClient, api: Api) -> None:
+    pid = project(api)
+    tid = task(api, pid, "Dated", datestart="01.12.2026", dateend="15.12.2026", max_time="8", max_money="100")
+    form = owner_web.get(f"/project/{pid}/{tid}/edit")
+    assert 'value="2026-12-01"' in form.text and 'value="2026-12-15"' in form.text
+    # a field the form does not send stays as it is
+    resp = owner_web.form(f"/project/{pid}/{tid}/edit", {"title": "Dated", "date_end": ""})
+    assert resp.status_code == 303
+    got = api.ok("get_task", id_task=tid)
+    assert got["date_start"] == "2026-12-01" and "date_end" not in got
+    assert got["max_time"] == 8 and got["max_money"] == 100
+    resp = owner_web.form(f"/project/{pid}/{tid}/edit", {"title": "Dated", "date_start": "", "date_end": "",
+                                                          "max_time": "", "max_money": ""})
+    assert resp.status_code == 303
+    got = api.ok("get_task", id_task=tid)
+    assert not {"date_start", "date_end", "max_time", "max_money"} & set(got), got
+    updates = [e for e in events(api, pid) if e["action"] == "update"]
+    assert [set(e["new"]) for e in updates] == [{"date_end"}, {"date_start", "max_time", "max_money"}]
+    assert updates[1]["old"]["date_start"] == "2026-12-01" and updates[1]["new"]["date_start"] == ""
+    assert updates[1]["old"]["max_money"] == 100 and updates[1]["new"]["max_money"] == ""
+    # the API keeps the real service's rule: a blank parameter changes nothing
+    api.ok("update_task", id_task=tid, datestart="02.12.2026")
+    api.ok("update_task", id_task=tid, datestart="", max_time="")
+    assert api.ok("get_task", id_task=tid)["date_start"] == "2026-12-02"
+
+
 def test_complete_reopen_and_their_refusals(owner_web: WebClient, api: Api) -> None:
     pid = project(api)
     top = task(api, pid, "Top")

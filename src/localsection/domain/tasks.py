@@ -405,6 +405,12 @@ class TaskChanges:
     max_time: Decimal | None = None
     max_money: Decimal | None = None
     tags: Sequence[str] | None = None  # replaces the set
+    # Fields to empty (of CLEARABLE). The web app's edit form sends the blanks a person left; the API never does:
+    # the real service ignores a blank update_task parameter, so a blank there means "unchanged".
+    clear: frozenset[str] = frozenset()
+
+
+CLEARABLE = frozenset({"date_start", "date_end", "max_time", "max_money"})
 
 
 class _Changes:
@@ -441,10 +447,10 @@ def _apply_changes(ctx: Ctx, c: TaskChanges, task: Task) -> _Changes:
     if c.priority is not None:
         ch.add("priority", str(task.priority), str(c.priority))
         task.priority = c.priority
-    if c.date_start is not None:
+    if c.date_start is not None or "date_start" in c.clear:
         ch.add("date_start", _iso(task.date_start), _iso(c.date_start))
         task.date_start = c.date_start
-    if c.date_end is not None:
+    if c.date_end is not None or "date_end" in c.clear:
         ch.add("date_end", _iso(task.date_end), _iso(c.date_end))
         task.date_end = c.date_end
     if c.date_closed is not None and task.status == "done":
@@ -452,10 +458,10 @@ def _apply_changes(ctx: Ctx, c: TaskChanges, task: Task) -> _Changes:
         old_closed = render.datetime_min(ctx.local(task.date_closed)) if task.date_closed else ""
         ch.add("date_closed", old_closed, render.datetime_min(ctx.local(when)))
         task.date_closed = when
-    if c.max_time is not None:
+    if c.max_time is not None or "max_time" in c.clear:
         ch.add("max_time", _num(task.max_time), _num(c.max_time))
         task.max_time = c.max_time
-    if c.max_money is not None:
+    if c.max_money is not None or "max_money" in c.clear:
         ch.add("max_money", _num(task.max_money), _num(c.max_money))
         task.max_money = c.max_money
     if tags is not None:

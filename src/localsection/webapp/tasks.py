@@ -337,13 +337,19 @@ def task_edit(page: Page) -> Response:
         v = read_form(page, users, _tag_choices(page))
         tasks.update_task(page.ctx, task_id=task.id, changes=tasks.TaskChanges(
             title=v.title, executive=v.executive or None, priority=v.priority, date_start=v.date_start,
-            date_end=v.date_end, max_time=v.max_time, max_money=v.max_money, tags=v.tags))
+            date_end=v.date_end, max_time=v.max_time, max_money=v.max_money, tags=v.tags,
+            clear=_blanks(page, tasks.CLEARABLE)))
         tasks.change_description(page.ctx, task_id=task.id, text=v.text, todo=v.todo)
         tasks.set_subscribers(page.ctx, task_id=task.id, emails=v.subscribers)
         tasks.set_predecessors(page.ctx, task_id=task.id, relations=v.relations)
         page.flash(page._("Task saved."))
         return redirect_after_post(page, _back(page, task))
     return page.render("tasks_form.html", **_form_context(page, pid, task, None))
+
+
+def _blanks(page: Page, names: frozenset[str]) -> frozenset[str]:
+    """The fields the form sent empty (a field it did not send at all stays as it is)."""
+    return frozenset(name for name in names if name in page.form and not page.form[name].strip())
 
 
 def _back(page: Page, task: Task | TaskView) -> str:
