@@ -69,6 +69,25 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         state.db.dispose()
 
 
+REDIS_URL = os.environ.get("LOCALSECTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis on 127.0.0.1:6379. Without it the test is skipped, unless LOCALSECTION_TEST_REQUIRE_REDIS=1
+    (CI) makes that a failure."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        problem = f"Redis does not answer at {REDIS_URL} ({type(exc).__name__})"
+        if os.environ.get("LOCALSECTION_TEST_REQUIRE_REDIS") == "1":
+            pytest.fail(problem + " and LOCALSECTION_TEST_REQUIRE_REDIS=1")
+        pytest.skip(problem + ": start redis-server to run the tests that need it")
+    return REDIS_URL
+
+
 @pytest.fixture(scope="session")
 def client(backend: AppState) -> Iterator[TestClient]:
     app = create_app(state=backend)

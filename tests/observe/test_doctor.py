@@ -96,6 +96,38 @@ def test_a_healthy_postgres_deployment_compares_the_clocks(postgres_env: dict[st
     assert all(not x.startswith("fail") for x in lines)
 
 
+def test_postgres_without_the_shared_store_says_each_process_counts_alone(postgres_env: dict[str, str]) -> None:
+    code, lines = run(postgres_env)
+    assert code == 0 and [x[6:16].strip() for x in lines] == [*NAMES[:6], "redis", "exposure"]
+    assert line(lines, "redis").startswith("ok    redis       not set: each server process counts rate limits")
+
+
+def test_a_shared_store_that_answers_is_ok(sqlite_env: dict[str, str], redis_url: str) -> None:
+    code, lines = run(sqlite_env | {"LOCALSECTION_REDIS_URL": redis_url, "LOCALSECTION_REDIS_PREFIX": "team:"})
+    assert code == 0, lines
+    redis_line = line(lines, "redis")
+    assert redis_line.startswith("ok    redis       Redis at ") and "answers (version " in redis_line
+    assert "prefix 'team:'" in redis_line
+
+
+@pytest.mark.parametrize("url", ["redis://:s3cret-pw@127.0.0.1:1/0", "unix:///nonexistent/redis.sock"])
+def test_a_shared_store_that_does_not_answer_fails_without_showing_its_password(
+        sqlite_env: dict[str, str], url: str) -> None:
+    code, lines = run(sqlite_env | {"LOCALSECTION_REDIS_URL": url})
+    assert code == 1
+    redis_line = line(lines, "redis")
+    assert redis_line.startswith("fail  redis       Redis at ") and "does not answer as the shared store" in redis_line
+    assert "fix: start Redis, or fix LOCALSECTION_REDIS_URL" in redis_line
+    assert "s3cret" not in "\n".join(lines)
+
+
+def test_a_redis_database_that_does_not_exist_fails(sqlite_env: dict[str, str], redis_url: str) -> None:
+    server = redis_url.split("://", 1)[1].split("/", 1)[0]
+    code, lines = run(sqlite_env | {"LOCALSECTION_REDIS_URL": f"redis://{server}/999"})
+    assert code == 1, lines
+    assert line(lines, "redis").startswith(f"fail  redis       Redis at {server}/999 does not answer"), lines
+
+
 def test_json_output(sqlite_env: dict[str, str]) -> None:
     code, lines = run(sqlite_env, "--json")
     body = json.loads("\n".join(lines))

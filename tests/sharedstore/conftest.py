@@ -1,11 +1,9 @@
-"""The shared store's tests run against the real Redis on 127.0.0.1:6379, each under a key prefix of its own
-(deleted afterwards). Without Redis they are skipped, unless LOCALSECTION_TEST_REQUIRE_REDIS=1 (CI) makes that a
-failure."""
+"""The shared store's tests run against the real Redis (the `redis_url` fixture of tests/conftest.py), each under
+a key prefix of its own (deleted afterwards)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import socket
 import threading
@@ -14,26 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-
-REDIS_URL = os.environ.get("LOCALSECTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_answers() -> str | None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        return f"Redis does not answer at {REDIS_URL} ({type(exc).__name__})"
-    return None
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    problem = _redis_answers()
-    if problem:
-        if os.environ.get("LOCALSECTION_TEST_REQUIRE_REDIS") == "1":
-            pytest.fail(problem + " and LOCALSECTION_TEST_REQUIRE_REDIS=1")
-        pytest.skip(problem + ": start redis-server to run the shared-store tests")
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -239,6 +239,47 @@ def check_sqlite(settings: Settings) -> Iterator[Check]:
         yield Check("sqlite", OK, "journal_mode=wal, synchronous=FULL")
 
 
+def _redis_where(url: str) -> str:
+    """Where a Redis URL points, without its user name or password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"Redis at {parts.path}"
+    return f"Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+def check_redis(settings: Settings) -> Iterator[Check]:
+    """The shared store: answers, runs the Lua scripts the counters are, and its version. Without a URL, a note
+    where several processes can run (PostgreSQL): each process then counts its limits on its own."""
+    import redis
+
+    var = env_name("redis_url")
+    if not settings.redis_url:
+        if not _is_sqlite(settings):
+            yield Check("redis", OK, f"not set: each server process counts rate limits and sign-in attempts on its "
+                        f"own; with several processes, set {var} to share them")
+        return
+    where = _redis_where(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    started = time.perf_counter()
+    try:
+        client.ping()
+        if client.eval("return 1", 0) != 1:
+            raise redis.RedisError("a Lua script did not run")
+        version = client.info("server").get("redis_version", "?")
+    except redis.RedisError as exc:
+        yield Check("redis", FAIL, f"{where} does not answer as the shared store: {one_line(exc)} (the servers fall "
+                    "back to per-process limits, looser by the number of processes)",
+                    f"start Redis, or fix {var} (its password, database and ACL must allow PING and EVAL)")
+        return
+    finally:
+        client.close()
+    ms = (time.perf_counter() - started) * 1000
+    yield Check("redis", OK, f"{where} answers (version {version}, {ms:.0f} ms); rate limits and sign-in attempts "
+                f"are counted there under the prefix {settings.redis_prefix!r}")
+
+
 def _public(settings: Settings) -> bool:
     """Whether the server listens beyond this machine (or announces a public URL)."""
     try:
@@ -311,6 +352,10 @@ def run_checks(settings: Settings) -> list[Check]:
     checks.append(_guarded("disk", lambda: check_disk(settings)))
     if _is_sqlite(settings):
         checks += check_sqlite(settings)
+    try:
+        checks += check_redis(settings)
+    except Exception as exc:
+        checks.append(Check("redis", FAIL, f"the check itself failed: {one_line(exc)}"))
     checks += check_exposure(settings)
     return checks
 
@@ -324,7 +369,8 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
 
 def doctor(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Check this deployment: database reachable and migrated, data dir and key file private, clock, free disk,
-    SQLite mode, risky settings. One line per check (ok/warn/fail) with what to fix; exit 1 when one failed."""
+    SQLite mode, the shared store (Redis), risky settings. One line per check (ok/warn/fail) with what to fix;
+    exit 1 when one failed."""
     checks = run_checks(load_settings())
     failed = any(c.status == FAIL for c in checks)
     if json_out:
