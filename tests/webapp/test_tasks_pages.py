@@ -185,6 +185,8 @@ def test_emptying_dates_estimate_and_budget_in_the_edit_form_clears_them(owner_w
     assert [set(e["new"]) for e in updates] == [{"date_end"}, {"date_start", "max_time", "max_money"}]
     assert updates[1]["old"]["date_start"] == "2026-12-01" and updates[1]["new"]["date_start"] == ""
     assert updates[1]["old"]["max_money"] == 100 and updates[1]["new"]["max_money"] == ""
+    activity = text_of(owner_web.get(f"/project/{pid}/{tid}/").text)
+    assert "date_start : 2026-12-01 → removed" in activity and "max_money : 100 → removed" in activity
     # the API keeps the real service's rule: a blank parameter changes nothing
     api.ok("update_task", id_task=tid, datestart="02.12.2026")
     api.ok("update_task", id_task=tid, datestart="", max_time="")
