@@ -104,8 +104,10 @@ def test_the_issue_14_scenario_end_to_end(page: Any, own_server: Server, tmp_pat
 
         # 5. Move the card on the board (drag and drop).
         page.goto(f"{url}/project/{pid}/board")
-        page.drag_and_drop(f'li.board-card[data-task="{tid}"] .board-card-title',
-                           f'section.board-column[data-tag="{status["In progress"]}"]')
+        # the card moves at once; the server has it when the board's POST …/move has answered
+        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/{tid}/move")):
+            page.drag_and_drop(f'li.board-card[data-task="{tid}"] .board-card-title',
+                               f'section.board-column[data-tag="{status["In progress"]}"]')
         page.locator(f'section[data-tag="{status["In progress"]}"] li[data-task="{tid}"]').wait_for()
         assert sdk.tasks.get(int(tid)).tags == {status["In progress"]: "In progress"}
         seen.append(("update", "task"))
