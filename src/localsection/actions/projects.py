@@ -16,8 +16,8 @@ from localsection.actions.files import attachments
 from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.ctx import Ctx
-from localsection.domain import projects
-from localsection.domain.projects import ANYONE, UNSET, Anyone, ProjectChanges, Status, Unset
+from localsection.domain import UNSET, Unset, projects
+from localsection.domain.projects import ANYONE, Anyone, ProjectChanges, Status
 from localsection.formats import truthy
 from localsection.models import Project, User
 from localsection.render import members as rm

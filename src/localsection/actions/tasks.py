@@ -14,7 +14,7 @@ from localsection.api.params import Params
 from localsection.api.registry import action
 from localsection.api.streaming import ok_data_stream
 from localsection.ctx import Ctx
-from localsection.domain import tasks
+from localsection.domain import given, tasks
 from localsection.formats import parse_priority
 from localsection.read.tasks import TEXT_EXTRAS
 from localsection.render.tasks import plain_list, plain_task_objects, render_task, render_tasks
@@ -100,8 +100,8 @@ def update_task(ctx: Ctx, p: Params) -> dict[str, Any]:
     """Change an open or done task; `tags` replaces the set. Records update/task when anything changed."""
     changes = tasks.TaskChanges(
         title=p.text("title"), executive=p.text("email_user_to"), priority=_priority(p),
-        date_start=p.date("datestart"), date_end=p.date("dateend"), date_closed=p.date("dateclosed"),
-        max_time=p.decimal("max_time"), max_money=p.decimal("max_money"),
+        date_start=given(p.date("datestart")), date_end=given(p.date("dateend")), date_closed=p.date("dateclosed"),
+        max_time=given(p.decimal("max_time")), max_money=given(p.decimal("max_money")),
         tags=p.csv("tags") if p.has("tags") else None)
     task = tasks.update_task(ctx, task_id=p.req_id("id_task", invalid=errors.task_invalid()), changes=changes)
     return render.ok_data(render_task(ctx, task, p.extra()))

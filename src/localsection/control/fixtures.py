@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 from localsection import accounts, errors, files
 from localsection.control.common import MAX_BODY_BYTES, ControlError, describe, handler, read_body
 from localsection.ctx import Ctx
-from localsection.domain import comments, costs, members, projects, tags, tasks, timers, webhooks
+from localsection.domain import UNSET, comments, costs, members, projects, tags, tasks, timers, webhooks
 from localsection.models import Account, StoredFile, User
 from localsection.passwords import hash_password
 from localsection.state import AppState
@@ -451,14 +451,14 @@ class _Builder:
         keys = self.keys
         manager = keys.email(project.manager)
         changes = projects.ProjectChanges(
-            title=project.title, manager=manager if manager is not None else projects.UNSET,
-            members=[keys.emails[m] for m in project.members] or projects.UNSET,
-            options=project.options or projects.UNSET, text=project.text or projects.UNSET,
-            company=project.folder or projects.UNSET,
-            date_start=project.date_start or projects.UNSET, date_end=project.date_end or projects.UNSET,
-            max_time=project.max_time if project.max_time is not None else projects.UNSET,
-            max_money=project.max_money if project.max_money is not None else projects.UNSET,
-            tags=[str(keys.id(t)) for t in project.tags] or projects.UNSET)
+            title=project.title, manager=manager if manager is not None else UNSET,
+            members=[keys.emails[m] for m in project.members] or UNSET,
+            options=project.options or UNSET, text=project.text or UNSET,
+            company=project.folder or UNSET,
+            date_start=project.date_start or UNSET, date_end=project.date_end or UNSET,
+            max_time=project.max_time if project.max_time is not None else UNSET,
+            max_money=project.max_money if project.max_money is not None else UNSET,
+            tags=[str(keys.id(t)) for t in project.tags] or UNSET)
         keys.ids[project.key] = projects.create_project(self.ctx, changes=changes).id
 
     def _task(self, task: SubSubtaskIn, path: str, parent: SubSubtaskIn | None, project_key: str) -> None:

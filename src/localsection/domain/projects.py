@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from localsection import access, errors, events, render, tagging
 from localsection.ctx import Ctx
+from localsection.domain import UNSET, Unset
 from localsection.models import Project, ProjectFolder, ProjectMember, Tag, Task, Team, User
 from localsection.render import projects as rp
 from localsection.render.members import user_ref
@@ -27,15 +28,6 @@ NAME_MAX = 500
 GROUP_TITLE_MAX = 255
 OPTION_KEYS = rp.OPTION_KEYS  # the 14 restriction flags
 EXCLUSIVE_OPTIONS = rp.EXCLUSIVE_OPTIONS  # at most one of these may be on
-
-
-class Unset(enum.Enum):
-    """A field of `ProjectChanges` that was not given (distinct from None, which clears a value)."""
-
-    UNSET = "unset"
-
-
-UNSET = Unset.UNSET
 
 
 class Anyone(enum.Enum):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 
 from localsection import access, errors, events, files, render, tagging
 from localsection.ctx import Ctx
+from localsection.domain import UNSET, Unset
 from localsection.filters import Field, compile_filter
 from localsection.formats import truthy
 from localsection.models import (
@@ -390,7 +391,9 @@ def _created_fields(ctx: Ctx, given: NewTask, t: Task, tags: dict[str, str],
 
 @dataclass(frozen=True)
 class TaskChanges:
-    """The editable fields of update_task; None = leave as it is.
+    """The editable fields of update_task; None (or UNSET) = leave as it is. The dates, the estimate and the
+    budget can also be emptied: there UNSET leaves the value and None empties it. (The API never empties one: an
+    empty optional parameter is "not given"; the web app's edit form empties the fields a person left blank.)
 
     The description, checklist, author, subscribers and visibility are not editable (FAQ): the real service
     ignores them without an error, and so do we.
@@ -399,18 +402,12 @@ class TaskChanges:
     title: str | None = None  # blank: ignored
     executive: str | None = None  # an e-mail, ANY or NOONE; "" = unchanged
     priority: int | None = None
-    date_start: dt.date | None = None
-    date_end: dt.date | None = None
+    date_start: dt.date | Unset | None = UNSET
+    date_end: dt.date | Unset | None = UNSET
     date_closed: dt.date | None = None  # a local calendar day; only for a done task
-    max_time: Decimal | None = None
-    max_money: Decimal | None = None
+    max_time: Decimal | Unset | None = UNSET
+    max_money: Decimal | Unset | None = UNSET
     tags: Sequence[str] | None = None  # replaces the set
-    # Fields to empty (of CLEARABLE). The web app's edit form sends the blanks a person left; the API never does:
-    # the real service ignores a blank update_task parameter, so a blank there means "unchanged".
-    clear: frozenset[str] = frozenset()
-
-
-CLEARABLE = frozenset({"date_start", "date_end", "max_time", "max_money"})
 
 
 class _Changes:
@@ -447,10 +444,10 @@ def _apply_changes(ctx: Ctx, c: TaskChanges, task: Task) -> _Changes:
     if c.priority is not None:
         ch.add("priority", str(task.priority), str(c.priority))
         task.priority = c.priority
-    if c.date_start is not None or "date_start" in c.clear:
+    if not isinstance(c.date_start, Unset):
         ch.add("date_start", _iso(task.date_start), _iso(c.date_start))
         task.date_start = c.date_start
-    if c.date_end is not None or "date_end" in c.clear:
+    if not isinstance(c.date_end, Unset):
         ch.add("date_end", _iso(task.date_end), _iso(c.date_end))
         task.date_end = c.date_end
     if c.date_closed is not None and task.status == "done":
@@ -458,10 +455,10 @@ def _apply_changes(ctx: Ctx, c: TaskChanges, task: Task) -> _Changes:
         old_closed = render.datetime_min(ctx.local(task.date_closed)) if task.date_closed else ""
         ch.add("date_closed", old_closed, render.datetime_min(ctx.local(when)))
         task.date_closed = when
-    if c.max_time is not None or "max_time" in c.clear:
+    if not isinstance(c.max_time, Unset):
         ch.add("max_time", _num(task.max_time), _num(c.max_time))
         task.max_time = c.max_time
-    if c.max_money is not None or "max_money" in c.clear:
+    if not isinstance(c.max_money, Unset):
         ch.add("max_money", _num(task.max_money), _num(c.max_money))
         task.max_money = c.max_money
     if tags is not None:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from starlette.responses import Response
 
 from localsection import access, tagging
-from localsection.domain import members, projects, tags
+from localsection.domain import UNSET, members, projects, tags
 from localsection.domain.projects import ANYONE, Anyone, Counts, ProjectChanges
 from localsection.errors import ApiError
 from localsection.models import Project, Tag, TagGroup, User
@@ -221,7 +221,7 @@ def _changes(page: Page, *, creating: bool) -> ProjectChanges:
     return ProjectChanges(
         title=title, manager=page.form.get("manager", "").strip() or None, executive=_executive(page),
         options={key: 1 if page.form.get(f"option-{key}") else 0 for key in rp.OPTION_KEYS},
-        members=picked if creating else projects.UNSET, tags=tag_ids or projects.UNSET,
+        members=picked if creating else UNSET, tags=tag_ids or UNSET,
         date_start=start, date_end=end,
         max_time=_estimate(page, "max_time", "Time estimate (hours)"),
         max_money=_estimate(page, "max_money", "Budget"),

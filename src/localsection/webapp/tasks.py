@@ -10,13 +10,13 @@ import datetime as dt
 import urllib.parse
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.responses import Response
 
 from localsection import access, tagging
+from localsection.domain import UNSET, Unset, task_browse, tasks
 from localsection.domain import tags as domain_tags
-from localsection.domain import task_browse, tasks
 from localsection.errors import ApiError
 from localsection.formats import is_digits
 from localsection.models import Tag, TagGroup, Task, User
@@ -27,6 +27,7 @@ from localsection.webapp.handlers import FormError, Page, local_next, redirect_a
 
 MAX_TITLE = 500
 PRIORITIES = range(0, 11)
+T = TypeVar("T")
 STATUS_LABELS = {"To do", "In progress", "Review", "Done", "Status"}  # the default group's names, translated
 
 
@@ -336,9 +337,10 @@ def task_edit(page: Page) -> Response:
         users = task_browse.visible_users(page.ctx)
         v = read_form(page, users, _tag_choices(page))
         tasks.update_task(page.ctx, task_id=task.id, changes=tasks.TaskChanges(
-            title=v.title, executive=v.executive or None, priority=v.priority, date_start=v.date_start,
-            date_end=v.date_end, max_time=v.max_time, max_money=v.max_money, tags=v.tags,
-            clear=_blanks(page, tasks.CLEARABLE)))
+            title=v.title, executive=v.executive or None, priority=v.priority,
+            date_start=_sent(page, "date_start", v.date_start), date_end=_sent(page, "date_end", v.date_end),
+            max_time=_sent(page, "max_time", v.max_time), max_money=_sent(page, "max_money", v.max_money),
+            tags=v.tags))
         tasks.change_description(page.ctx, task_id=task.id, text=v.text, todo=v.todo)
         tasks.set_subscribers(page.ctx, task_id=task.id, emails=v.subscribers)
         tasks.set_predecessors(page.ctx, task_id=task.id, relations=v.relations)
@@ -347,9 +349,10 @@ def task_edit(page: Page) -> Response:
     return page.render("tasks_form.html", **_form_context(page, pid, task, None))
 
 
-def _blanks(page: Page, names: frozenset[str]) -> frozenset[str]:
-    """The fields the form sent empty (a field it did not send at all stays as it is)."""
-    return frozenset(name for name in names if name in page.form and not page.form[name].strip())
+def _sent(page: Page, name: str, value: T | None) -> T | Unset | None:
+    """A field's value when the form sent the field (None when it was left blank: empty it); UNSET when the form
+    did not send it at all (leave it as it is)."""
+    return value if name in page.form else UNSET
 
 
 def _back(page: Page, task: Task | TaskView) -> str:
