@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export LOCALSECTION_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install run test test-reliability check bench soak clean messages
+.PHONY: help install run test test-reliability check bench soak clean messages screenshots
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ bench: $(STAMP) ## Run the benchmark scripts, then issue 17's targets met/missed
 	@rm -f $(BENCH_RESULTS)
 	@for f in bench/bench_*.py; do echo "== $$f"; LOCALSECTION_BENCH_RESULTS=$(abspath $(BENCH_RESULTS)) $(BIN)/python $$f || exit 1; done
 	@echo "== bench/summary.py"; $(BIN)/python bench/summary.py $(BENCH_RESULTS)
+
+screenshots: $(STAMP) ## Retake the README's screenshots (docs/screenshots) with the browser tests
+	LOCALSECTION_TEST_SCREENSHOTS=docs $(BIN)/python -m pytest -n 2 tests/browser
 
 soak: $(STAMP) ## Run the reliability suites at full size (crash, concurrency, fuzz, isolation, rate limit, scale-out)
 	LOCALSECTION_SOAK=1 $(BIN)/python -m pytest tests/reliability -q

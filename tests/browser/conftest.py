@@ -14,6 +14,7 @@ Fixtures and helpers for page tests:
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from tests.compat.conftest import Server, running_server
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are taken by the browser tests: into docs/screenshots with `make screenshots`
+# (LOCALSECTION_TEST_SCREENSHOTS=docs), otherwise into a temporary folder, so a test run leaves the tree as it was.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 REQUIRE = bool(os.environ.get("LOCALSECTION_TEST_REQUIRE_BROWSER"))
 
 
@@ -94,8 +97,13 @@ def assert_no_critical_axe(page: Any) -> None:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save docs/screenshots/<name>.png (the README shows these, so they stay current)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save <name>.png: in docs/screenshots (the README shows these) when LOCALSECTION_TEST_SCREENSHOTS=docs,
+    else in a temporary folder (still taken, so a page that cannot be rendered fails either way)."""
+    if os.environ.get("LOCALSECTION_TEST_SCREENSHOTS") == "docs":
+        folder = DOCS_SCREENSHOTS
+    else:
+        folder = Path(tempfile.gettempdir()) / f"localsection-screenshots-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
