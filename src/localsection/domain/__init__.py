@@ -30,4 +30,3 @@ UNSET = Unset.UNSET
 def given(value: T | None) -> T | Unset:
     """None (a parameter not given) as UNSET: leave the value as it is."""
     return UNSET if value is None else value
-

@@ -391,9 +391,11 @@ def _created_fields(ctx: Ctx, given: NewTask, t: Task, tags: dict[str, str],
 
 @dataclass(frozen=True)
 class TaskChanges:
-    """The editable fields of update_task; None (or UNSET) = leave as it is. The dates, the estimate and the
-    budget can also be emptied: there UNSET leaves the value and None empties it. (The API never empties one: an
-    empty optional parameter is "not given"; the web app's edit form empties the fields a person left blank.)
+    """The editable fields of update_task; a field left at its default is left as it is.
+
+    The title, executive, priority, closing date and tags: None = leave. The dates, the estimate and the budget
+    can also be emptied: UNSET = leave, None = empty. (The API never empties them, since an empty optional
+    parameter is "not given"; the web app's edit form empties the ones a person left blank.)
 
     The description, checklist, author, subscribers and visibility are not editable (FAQ): the real service
     ignores them without an error, and so do we.
