@@ -252,8 +252,6 @@ def project_snapshot(ctx: Ctx, project_id: int | None) -> Project:
     return _PROJECTS.build(row)
 
 
-# Built once for callers who see the whole account (the statement costs more to build than to run); other
-# roles get the per-caller filter of visible_task_filter.
 def admin_tasks_where() -> tuple[ColumnElement[bool], ...]:
     """The conditions of the tasks the admin sees (parameters `account`, `now`): task_filter for a caller who sees
     the whole account, for prebuilt statements (read.tasks)."""
@@ -261,19 +259,17 @@ def admin_tasks_where() -> tuple[ColumnElement[bool], ...]:
             or_(Task.publish_at.is_(None), Task.publish_at <= bindparam("now")))
 
 
-def _admin_task_where() -> tuple[ColumnElement[bool], ...]:
+def admin_task_where() -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a task the admin sees (parameters `id`, `account`, `now`), for prebuilt statements that
+    read a task, alone or together with other rows (read.tasks.task_with_refs)."""
     return (Task.id == bindparam("id"), *admin_tasks_where())
 
 
-def admin_task_where() -> tuple[ColumnElement[bool], ...]:
-    """The conditions of a task the admin sees (parameters `id`, `account`, `now`), for prebuilt statements that
-    read a task together with other rows (read.tasks.task_with_refs)."""
-    return _admin_task_where()
-
-
-_ADMIN_TASK = select(Task).where(*_admin_task_where())
+# Built once for callers who see the whole account (the statement costs more to build than to run); other
+# roles get the per-caller filter of visible_task_filter.
+_ADMIN_TASK = select(Task).where(*admin_task_where())
 _TASKS = Snapshot(Task)
-_ADMIN_TASK_SNAPSHOT = Prepared(select(*_TASKS.columns).where(*_admin_task_where()))
+_ADMIN_TASK_SNAPSHOT = Prepared(select(*_TASKS.columns).where(*admin_task_where()))
 _ADMIN_PROJECT = select(Project).where(Project.id == bindparam("id"), Project.account_id == bindparam("account"))
 _PROJECTS = Snapshot(Project)
 _ADMIN_PROJECT_SNAPSHOT = Prepared(select(*_PROJECTS.columns).where(Project.id == bindparam("id"),
